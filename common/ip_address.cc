@@ -8,9 +8,7 @@
 
 namespace hafw {
 
-std::string_view IpFamilyName(IpFamily family) {
-  return family == IpFamily::kV4 ? "ipv4" : "ipv6";
-}
+std::string_view IpFamilyName(IpFamily family) { return family == IpFamily::kV4 ? "ipv4" : "ipv6"; }
 
 Result<IpAddress> IpAddress::Parse(std::string_view text) {
   // inet_pton wants a NUL-terminated string; addresses are short.
@@ -103,8 +101,8 @@ std::string IpAddress::ToString() const {
 }
 
 std::strong_ordering operator<=>(const IpAddress& a, const IpAddress& b) {
-  if (a.family_ != b.family_) return a.IsV4() ? std::strong_ordering::less
-                                              : std::strong_ordering::greater;
+  if (a.family_ != b.family_)
+    return a.IsV4() ? std::strong_ordering::less : std::strong_ordering::greater;
   int c = std::memcmp(a.bytes_.data(), b.bytes_.data(), a.Bytes().size());
   return c < 0 ? std::strong_ordering::less
                : (c > 0 ? std::strong_ordering::greater : std::strong_ordering::equal);
@@ -142,9 +140,7 @@ bool IpPrefix::Contains(const IpAddress& other) const {
   return (a[full] & mask) == (b[full] & mask);
 }
 
-std::string IpPrefix::ToString() const {
-  return address.ToString() + "/" + std::to_string(length);
-}
+std::string IpPrefix::ToString() const { return address.ToString() + "/" + std::to_string(length); }
 
 }  // namespace hafw
 

@@ -52,7 +52,31 @@ def violations(root: pathlib.Path):
                 yield f"{where}: common must not include other layers"
 
 
+def self_test() -> int:
+    """Plants one violation of each rule in a temporary tree: the checker must see all."""
+    import tempfile
+    planted = {
+        "carp/core/a.h": "#include <boost/asio.hpp>",
+        "statesync/core/b.cc": '#include "statesync/io/ctnetlink.h"',
+        "carp/core/c.cc": "#include <openssl/evp.h>",
+        "carp/io/d.cc": '#include "statesync/core/x.h"',
+        "common/e.h": '#include "carp/core/codec.h"',
+        "firewall/core/f.h": "#include <libnftnl/rule.h>",
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        for rel, line in planted.items():
+            path = pathlib.Path(tmp, rel)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(line + "\n")
+        found = list(violations(pathlib.Path(tmp)))
+    ok = len(found) == len(planted)
+    print(f"layering self-test: {len(found)} of {len(planted)} planted violations found")
+    return 0 if ok else 1
+
+
 def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--self-test":
+        return self_test()
     root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else ".").resolve()
     found = list(violations(root))
     for v in found:

@@ -11,17 +11,17 @@
 namespace hafw::carp {
 
 enum class DropReason : uint8_t {
-  kShort,          // fewer than 36 CARP bytes
-  kBadVersion,     // version nibble is not 2
-  kBadChecksum,    // Internet checksum over the 36 bytes is wrong
-  kBadTtl,         // TTL / hop limit is not 255
-  kUnknownVhid,    // no vhid with that number on the receiving interface
-  kBadAuth,        // HMAC-SHA1 does not match (passphrase or VIP list differs)
-  kOwnPacket,      // our own advertisement looped back (own cookie or own source)
-  kNotRunning,     // the vhid is in INIT (link down, stopped)
-  kWrongFamily,    // an IPv6 advertisement for a vhid without IPv6 VIPs, or vice versa
-  kBadDestination, // neither the CARP group nor a configured unicast peer's destination
-  kCount,          // number of reasons; not a reason
+  kShort,           // fewer than 36 CARP bytes
+  kBadVersion,      // version nibble is not 2
+  kBadChecksum,     // Internet checksum over the 36 bytes is wrong
+  kBadTtl,          // TTL / hop limit is not 255
+  kUnknownVhid,     // no vhid with that number on the receiving interface
+  kBadAuth,         // HMAC-SHA1 does not match (passphrase or VIP list differs)
+  kOwnPacket,       // our own advertisement looped back (own cookie or own source)
+  kNotRunning,      // the vhid is in INIT (link down, stopped)
+  kWrongFamily,     // an IPv6 advertisement for a vhid without IPv6 VIPs, or vice versa
+  kBadDestination,  // neither the CARP group nor a configured unicast peer's destination
+  kCount,           // number of reasons; not a reason
 };
 
 inline constexpr size_t kDropReasonCount = static_cast<size_t>(DropReason::kCount);

@@ -1,0 +1,135 @@
+#include "haagent/control_channel.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace hafw::agent {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string Errno(std::string_view what) { return std::string(what) + ": " + std::strerror(errno); }
+
+// Waits until fd is ready for `events` or the deadline passes.
+Result<void> WaitFor(int fd, short events, Clock::time_point deadline) {
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0)
+      return MakeError(ErrorCode::kUnavailable, "ha-agent did not answer in time");
+    pollfd p{fd, events, 0};
+    int n = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (n > 0) return {};
+    if (n < 0 && errno != EINTR) return MakeError(ErrorCode::kIo, Errno("poll"));
+  }
+}
+
+Result<void> WriteAll(int fd, std::string_view data, Clock::time_point deadline) {
+  while (!data.empty()) {
+    if (auto w = WaitFor(fd, POLLOUT, deadline); !w) return w;
+    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      return MakeError(ErrorCode::kIo, Errno("send to ha-agent"));
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return {};
+}
+
+Result<void> ReadAll(int fd, uint8_t* out, size_t size, Clock::time_point deadline) {
+  size_t got = 0;
+  while (got < size) {
+    if (auto w = WaitFor(fd, POLLIN, deadline); !w) return w;
+    ssize_t n = ::recv(fd, out + got, size - got, 0);
+    if (n == 0) return MakeError(ErrorCode::kProtocol, "ha-agent closed the connection");
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      return MakeError(ErrorCode::kIo, Errno("recv from ha-agent"));
+    }
+    got += static_cast<size_t>(n);
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string EncodeFrame(std::string_view payload) {
+  auto len = static_cast<uint32_t>(payload.size());
+  std::string out;
+  out.reserve(4 + payload.size());
+  out.push_back(static_cast<char>(len >> 24));
+  out.push_back(static_cast<char>(len >> 16));
+  out.push_back(static_cast<char>(len >> 8));
+  out.push_back(static_cast<char>(len));
+  out.append(payload);
+  return out;
+}
+
+Result<uint32_t> DecodeFrameLength(const uint8_t (&prefix)[4]) {
+  uint32_t len = (uint32_t{prefix[0]} << 24) | (uint32_t{prefix[1]} << 16) |
+                 (uint32_t{prefix[2]} << 8) | uint32_t{prefix[3]};
+  if (len > kMaxControlFrame) {
+    return MakeError(ErrorCode::kProtocol, "control frame of " + std::to_string(len) +
+                                               " bytes exceeds the limit of " +
+                                               std::to_string(kMaxControlFrame));
+  }
+  return len;
+}
+
+Result<int> ConnectControlSocket(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(addr.sun_path)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "cannot reach ha-agent at " + path + ": socket path too long");
+  }
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return MakeError(ErrorCode::kIo, Errno("socket"));
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    std::string msg = "cannot reach ha-agent at " + path + ": " + std::strerror(errno);
+    ::close(fd);
+    return MakeError(ErrorCode::kUnavailable, msg);
+  }
+  return fd;
+}
+
+Result<control::v1::Response> Call(int fd, const control::v1::Request& request,
+                                   std::chrono::milliseconds timeout) {
+  auto deadline = Clock::now() + timeout;
+  std::string payload;
+  if (!request.SerializeToString(&payload)) {
+    return MakeError(ErrorCode::kInternal, "cannot serialize the request");
+  }
+  if (auto w = WriteAll(fd, EncodeFrame(payload), deadline); !w) return tl::unexpected(w.error());
+  uint8_t prefix[4];
+  if (auto r = ReadAll(fd, prefix, 4, deadline); !r) return tl::unexpected(r.error());
+  auto len = DecodeFrameLength(prefix);
+  if (!len) return tl::unexpected(len.error());
+  std::string body(*len, '\0');
+  if (auto r = ReadAll(fd, reinterpret_cast<uint8_t*>(body.data()), body.size(), deadline); !r) {
+    return tl::unexpected(r.error());
+  }
+  control::v1::Response response;
+  if (!response.ParseFromString(body)) {
+    return MakeError(ErrorCode::kProtocol, "ha-agent sent a response that does not parse");
+  }
+  return response;
+}
+
+Result<control::v1::Response> CallAgent(const std::string& socket_path,
+                                        const control::v1::Request& request,
+                                        std::chrono::milliseconds timeout) {
+  auto fd = ConnectControlSocket(socket_path);
+  if (!fd) return tl::unexpected(fd.error());
+  auto response = Call(*fd, request, timeout);
+  ::close(*fd);
+  return response;
+}
+
+}  // namespace hafw::agent
