@@ -38,23 +38,23 @@ struct VhostConfig {
   // while demoted), so FreeBSD and UCARP peers, which ignore the demote byte,
   // see it too (§3.6).
   bool demote_raises_advskew = false;
-  std::vector<IpAddress> vips;      // IPv4 and/or IPv6; decides which families advertise
-  std::vector<uint8_t> passphrase;  // 1..19 bytes (validated by the config layer)
+  std::vector<IpAddress> vips;               // IPv4 and/or IPv6; decides which families advertise
+  std::vector<uint8_t> passphrase;           // 1..19 bytes (validated by the config layer)
   std::optional<IpAddress> unicast_peer_v4;  // send adverts there instead of 224.0.0.18
   std::optional<IpAddress> unicast_peer_v6;  // instead of ff02::12
 };
 
 // Why a state changed; shown by hactl and passed to hooks.
 enum class TransitionCause : uint8_t {
-  kStarted,           // INIT -> BACKUP at start or administrative up
-  kMasterDown,        // BACKUP -> MASTER: no advertisement within the master-down interval
-  kPreempted,         // BACKUP -> MASTER: preempt and the master is slower
-  kMasterDemoted,     // BACKUP -> MASTER: the master advertises a higher demotion
-  kMasterTooSlow,     // BACKUP -> MASTER: master slower than 3 x our advbase (bow-out)
-  kBetterMaster,      // MASTER -> BACKUP: a master at least as good (or less demoted)
-  kLinkDown,          // any -> INIT: parent link lost
-  kLinkUp,            // INIT -> BACKUP: parent link back
-  kStopped,           // any -> INIT: administrative down (after a bow-out if MASTER)
+  kStarted,        // INIT -> BACKUP at start or administrative up
+  kMasterDown,     // BACKUP -> MASTER: no advertisement within the master-down interval
+  kPreempted,      // BACKUP -> MASTER: preempt and the master is slower
+  kMasterDemoted,  // BACKUP -> MASTER: the master advertises a higher demotion
+  kMasterTooSlow,  // BACKUP -> MASTER: master slower than 3 x our advbase (bow-out)
+  kBetterMaster,   // MASTER -> BACKUP: a master at least as good (or less demoted)
+  kLinkDown,       // any -> INIT: parent link lost
+  kLinkUp,         // INIT -> BACKUP: parent link back
+  kStopped,        // any -> INIT: administrative down (after a bow-out if MASTER)
 };
 std::string_view TransitionCauseName(TransitionCause cause);  // "master-down", ...
 
@@ -75,8 +75,7 @@ struct InstallVips {};   // add the vhid's VIPs to the parent interface
 struct RemoveVips {};    // remove them
 struct AnnounceVips {};  // gratuitous ARP per IPv4 VIP, unsolicited NA per IPv6 VIP
 
-using Action = std::variant<SendAdvertisement, StateChanged, InstallVips, RemoveVips,
-                            AnnounceVips>;
+using Action = std::variant<SendAdvertisement, StateChanged, InstallVips, RemoveVips, AnnounceVips>;
 using Actions = std::vector<Action>;
 
 // A received advertisement after decoding and the checksum check, with the IP
@@ -101,7 +100,7 @@ struct VhostStatus {
   VhostState state = VhostState::kInit;
   bool link_up = true;
   bool running = false;  // administratively started
-  uint8_t demote = 0;     // effective demotion advertised in byte 4
+  uint8_t demote = 0;    // effective demotion advertised in byte 4
   uint8_t advertised_advskew = 0;
   std::optional<Transition> last_transition;
   uint64_t transitions = 0;
