@@ -1,0 +1,351 @@
+// Unit tests of the simulator's own pieces: event ordering, drifted clocks, the
+// network model, the invariant checker (fed synthetic histories it must reject),
+// and end-to-end determinism.
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "tests/sim/drift_clock.h"
+#include "tests/sim/event_queue.h"
+#include "tests/sim/invariants.h"
+#include "tests/sim/network.h"
+#include "tests/sim/rng.h"
+#include "tests/sim/scenario.h"
+#include "tests/sim/simulator.h"
+
+namespace hafw::carp::sim {
+namespace {
+
+TimePoint At(Duration d) { return TimePoint{} + d; }
+
+TEST(EventQueueTest, OrdersByTimeThenSequence) {
+  EventQueue q;
+  std::vector<int> order;
+  q.Schedule(At(Millis(20)), [&] { order.push_back(3); });
+  q.Schedule(At(Millis(10)), [&] { order.push_back(1); });
+  q.Schedule(At(Millis(10)), [&] { order.push_back(2); });
+  q.Schedule(At(Millis(30)), [&] {
+    order.push_back(4);
+    // Scheduling into the past fires at the current time, after what is queued there.
+    q.Schedule(At(Millis(5)), [&] { order.push_back(6); });
+  });
+  q.Schedule(At(Millis(30)), [&] { order.push_back(5); });
+  while (q.RunNext()) {
+  }
+  EXPECT_EQ(order, (std::vector<int>{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(q.Now(), At(Millis(30)));
+}
+
+TEST(DriftClockTest, ConvertsBothWaysExactly) {
+  for (int64_t ppm : {-1000, -1, 0, 7, 1000}) {
+    DriftClock clock(At(Seconds(5)), At(Seconds(1000)), ppm);
+    EXPECT_EQ(clock.ToLocal(At(Seconds(5))), At(Seconds(1000)));
+    for (int64_t ns : {1LL, 999LL, 3'390'625'000LL, 123'456'789'012LL}) {
+      const TimePoint local = At(Seconds(1000)) + Duration(ns);
+      const TimePoint g = clock.ToGlobal(local);
+      EXPECT_GE(clock.ToLocal(g), local) << ppm << " " << ns;
+      EXPECT_LT(clock.ToLocal(g - Duration(1)), local) << ppm << " " << ns;  // smallest
+    }
+  }
+  // A fast clock (+1000 ppm) reaches a 3 s local deadline 3 ms early in global time.
+  DriftClock fast(At(Seconds(0)), At(Seconds(0)), 1000);
+  EXPECT_EQ(fast.ToGlobalDuration(Seconds(3)), Duration(2'997'002'998));
+}
+
+TEST(RngTest, SameSeedSameStreamAndBounds) {
+  Rng a(42);
+  Rng b(42);
+  for (int i = 0; i < 100; ++i) ASSERT_EQ(a.Next(), b.Next());
+  Rng c(7);
+  std::set<int64_t> seen;
+  for (int i = 0; i < 1000; ++i) {
+    const int64_t v = c.Range(-2, 2);
+    ASSERT_GE(v, -2);
+    ASSERT_LE(v, 2);
+    seen.insert(v);
+  }
+  EXPECT_EQ(seen.size(), 5u);
+}
+
+LinkModel Plain() {
+  LinkModel m;
+  m.delay = Millis(1);
+  return m;
+}
+
+TEST(NetworkTest, LossRateFollowsTheModel) {
+  LinkModel m = Plain();
+  m.loss = 0.2;
+  Network net(2, {"lan"}, m, Rng(1));
+  int delivered = 0;
+  for (int i = 0; i < 10000; ++i) delivered += net.Transmit(0, "lan", At(Seconds(i)), false).size();
+  EXPECT_NEAR(delivered / 10000.0, 0.8, 0.02);
+  EXPECT_EQ(net.FramesLost(), 10000u - delivered);
+  EXPECT_FALSE(net.Clean("lan", {0, 1}));
+  EXPECT_TRUE(net.Connected("lan", {0, 1}));
+}
+
+TEST(NetworkTest, PartitionsAreDirectedCountedAndPerSegment) {
+  Network net(3, {"lan", "wan"}, Plain(), Rng(2));
+  auto receivers = [&](int from, const std::string& seg) {
+    std::set<int> out;
+    for (const Delivery& d : net.Transmit(from, seg, At(Seconds(1)), true)) out.insert(d.to);
+    return out;
+  };
+  EXPECT_EQ(receivers(0, "lan"), (std::set<int>{0, 1, 2}));  // incl. the multicast loop
+  net.Block("lan", 0, 1);                                    // one-way: 0 -/-> 1
+  EXPECT_EQ(receivers(0, "lan"), (std::set<int>{0, 2}));
+  EXPECT_EQ(receivers(1, "lan"), (std::set<int>{0, 1, 2}));
+  EXPECT_EQ(receivers(0, "wan"), (std::set<int>{0, 1, 2}));
+  EXPECT_FALSE(net.Clean("lan", {0, 1}));
+  EXPECT_TRUE(net.Clean("lan", {0, 2}));
+  net.Block("lan", 0, 1);  // an overlapping fault
+  net.Unblock("lan", 0, 1);
+  EXPECT_TRUE(net.Blocked("lan", 0, 1));
+  net.Unblock("lan", 0, 1);
+  EXPECT_FALSE(net.Blocked("lan", 0, 1));
+  net.SetPortUp(2, "lan", false);
+  EXPECT_TRUE(receivers(2, "lan").empty());
+  EXPECT_FALSE(net.PortUp(2, "lan"));
+}
+
+TEST(NetworkTest, DelayJitterReorderAndDuplicates) {
+  LinkModel m = Plain();
+  m.jitter = Millis(2);
+  m.duplicate = 0.5;
+  m.reorder = 0.5;
+  m.reorder_extra = Millis(10);
+  Network net(2, {"lan"}, m, Rng(3));
+  int copies = 0;
+  for (int i = 0; i < 1000; ++i) {
+    for (const Delivery& d : net.Transmit(0, "lan", At(Seconds(i)), false)) {
+      ++copies;
+      const Duration delay = d.at - At(Seconds(i));
+      ASSERT_GE(delay, Millis(1));
+      ASSERT_LE(delay, m.MaxDelay());
+    }
+  }
+  EXPECT_NEAR(copies / 1000.0, 1.5, 0.06);
+  EXPECT_EQ(net.FramesDuplicated(), static_cast<uint64_t>(copies - 1000));
+}
+
+TEST(NetworkTest, LossFaultsCompose) {
+  Network net(2, {"lan"}, Plain(), Rng(4));
+  net.AddLoss("lan", 0.5);
+  net.AddLoss("lan", 0.5);
+  EXPECT_DOUBLE_EQ(net.Loss("lan"), 0.75);
+  net.RemoveLoss("lan", 0.5);
+  net.RemoveLoss("lan", 0.5);
+  EXPECT_DOUBLE_EQ(net.Loss("lan"), 0.0);
+}
+
+// A cluster view the tests drive by hand: every node alive, no engines.
+class FakeView : public ClusterView {
+ public:
+  explicit FakeView(int nodes) {
+    spec_.name = "fake";
+    spec_.interfaces = {"lan"};
+    for (int i = 0; i < nodes; ++i) spec_.nodes.push_back(NodeSpec{});
+    VhidSpec v;
+    v.interface = "lan";
+    v.vhid = 1;
+    v.advbase = 1;
+    for (int i = 0; i < nodes; ++i) v.advskew.push_back(static_cast<uint8_t>(10 * i));
+    spec_.vhids.push_back(v);
+    spec_.link.delay = Millis(1);
+  }
+  const Scenario& Spec() const override { return spec_; }
+  bool Alive(int) const override { return true; }
+  bool PortUp(int, const std::string&) const override { return true; }
+  bool Clean(const std::string&, const std::vector<int>&) const override { return clean; }
+  uint8_t ExpectedDemotion(int node, const std::string&) const override {
+    auto it = demotion.find(node);
+    return it == demotion.end() ? 0 : it->second;
+  }
+  TimePoint LocalTime(int, TimePoint global) const override { return global; }
+  Duration GlobalDuration(int, Duration local) const override { return local; }
+  const VhostEngine* Engine(int, size_t) const override { return nullptr; }
+  Duration MaxDelay() const override { return Millis(1); }
+
+  bool clean = true;
+  std::map<int, uint8_t> demotion;
+
+ private:
+  Scenario spec_;
+};
+
+SendAdvertisement Ad(uint8_t skew, uint8_t demote = 0) {
+  Advertisement ad;
+  ad.vhid = 1;
+  ad.advbase = 1;
+  ad.advskew = skew;
+  ad.demote = demote;
+  ad.counter = 99;
+  return SendAdvertisement{IpFamily::kV4, std::nullopt, EncodeAdvertisement(ad), false};
+}
+
+void Change(InvariantChecker& c, TimePoint t, int node, BatchCause cause, VhostState from,
+            VhostState to, TransitionCause why, std::optional<SendAdvertisement> send = {}) {
+  c.BeginBatch(t, node, cause, std::nullopt, std::nullopt);
+  c.OnAction(t, node, 0, StateChanged{from, to, why});
+  if (to == VhostState::kMaster) c.OnAction(t, node, 0, InstallVips{});
+  if (from == VhostState::kMaster) c.OnAction(t, node, 0, RemoveVips{});
+  if (send) c.OnAction(t, node, 0, *send);
+  c.EndBatch(t);
+}
+
+void StartBoth(InvariantChecker& c) {
+  c.OnDisturbance(TimePoint{});
+  for (int n = 0; n < 2; ++n) {
+    Change(c, TimePoint{}, n, BatchCause::kStart, VhostState::kInit, VhostState::kBackup,
+           TransitionCause::kStarted);
+  }
+}
+
+TEST(InvariantCheckerTest, AcceptsACleanElection) {
+  FakeView view(2);
+  InvariantChecker c(view);
+  StartBoth(c);
+  Change(c, At(Seconds(3)), 0, BatchCause::kTimer, VhostState::kBackup, VhostState::kMaster,
+         TransitionCause::kMasterDown, Ad(0));
+  // n1 hears n0 (faster): it re-arms.
+  c.BeginBatch(At(Seconds(3) + Millis(1)), 1, BatchCause::kPacket,
+               ReceivedAd{0, false, *DecodeAdvertisement(Ad(0).bytes)}, 0);
+  c.EndBatch(At(Seconds(3) + Millis(1)));
+  for (int i = 4; i <= 10; ++i) {
+    c.BeginBatch(At(Seconds(i)), 0, BatchCause::kTimer, std::nullopt, std::nullopt);
+    c.OnAction(At(Seconds(i)), 0, 0, Ad(0));
+    c.EndBatch(At(Seconds(i)));
+    c.BeginBatch(At(Seconds(i) + Millis(1)), 1, BatchCause::kPacket,
+                 ReceivedAd{0, false, *DecodeAdvertisement(Ad(0).bytes)}, 0);
+    c.EndBatch(At(Seconds(i) + Millis(1)));
+    c.Check(At(Seconds(i) + Millis(1)));
+  }
+  for (const Violation& v : c.Violations()) ADD_FAILURE() << v.invariant << " " << v.detail;
+}
+
+void Advertise(InvariantChecker& c, TimePoint t, int node, uint8_t skew) {
+  c.BeginBatch(t, node, BatchCause::kTimer, std::nullopt, std::nullopt);
+  c.OnAction(t, node, 0, Ad(skew));
+  c.EndBatch(t);
+}
+
+// Both nodes become MASTER while partitioned (allowed), the partition heals at
+// 3.5 s and neither steps down: allowed for one master-down interval (n1's 3.04 s
+// + 2 maxdelay + 1 ms), then S1.
+TEST(InvariantCheckerTest, DualMasterAllowedOnlyForOneMasterDownIntervalAfterAHeal) {
+  FakeView view(2);
+  InvariantChecker c(view);
+  StartBoth(c);
+  view.clean = false;
+  Change(c, At(Seconds(3)), 0, BatchCause::kTimer, VhostState::kBackup, VhostState::kMaster,
+         TransitionCause::kMasterDown, Ad(0));
+  Change(c, At(Millis(3040)), 1, BatchCause::kTimer, VhostState::kBackup, VhostState::kMaster,
+         TransitionCause::kMasterDown, Ad(10));
+  c.Check(At(Millis(3040)));
+  view.clean = true;
+  c.OnDisturbance(At(Millis(3500)));
+  for (int64_t ms = 4000; ms <= 6000; ms += 1000) {
+    Advertise(c, At(Millis(ms)), 0, 0);
+    Advertise(c, At(Millis(ms + 40)), 1, 10);
+    c.Check(At(Millis(ms + 40)));
+  }
+  c.Check(At(Millis(6500)));
+  for (const Violation& v : c.Violations()) ADD_FAILURE() << v.invariant << " " << v.detail;
+  Advertise(c, At(Millis(7000)), 0, 0);
+  c.Check(At(Millis(7000)));
+  ASSERT_FALSE(c.Violations().empty());
+  EXPECT_EQ(c.Violations().front().invariant, "S1");
+}
+
+TEST(InvariantCheckerTest, RejectsEarlyAndLateMasterDown) {
+  FakeView view(2);
+  InvariantChecker early(view);
+  StartBoth(early);
+  Change(early, At(Millis(2999)), 0, BatchCause::kTimer, VhostState::kBackup, VhostState::kMaster,
+         TransitionCause::kMasterDown, Ad(0));
+  ASSERT_FALSE(early.Violations().empty());
+  EXPECT_EQ(early.Violations().front().invariant, "T1");
+
+  InvariantChecker late(view);
+  StartBoth(late);
+  late.Check(At(Millis(3002)));  // n0's master-down (3 s) passed 2 ms ago
+  ASSERT_FALSE(late.Violations().empty());
+  EXPECT_EQ(late.Violations().front().invariant, "T2");
+}
+
+TEST(InvariantCheckerTest, RejectsAMasterThatIgnoresABetterAdvertisement) {
+  FakeView view(2);
+  InvariantChecker c(view);
+  StartBoth(c);
+  Change(c, At(Seconds(3) + Millis(40)), 1, BatchCause::kTimer, VhostState::kBackup,
+         VhostState::kMaster, TransitionCause::kMasterDown, Ad(10));
+  c.BeginBatch(At(Seconds(3) + Millis(50)), 1, BatchCause::kPacket,
+               ReceivedAd{0, false, *DecodeAdvertisement(Ad(0).bytes)}, 0);
+  c.EndBatch(At(Seconds(3) + Millis(50)));  // n1 stayed MASTER: wrong
+  ASSERT_FALSE(c.Violations().empty());
+  EXPECT_EQ(c.Violations().front().invariant, "R1");
+}
+
+TEST(InvariantCheckerTest, RejectsAWrongDemoteByteAndTheFlappingPreferredMaster) {
+  FakeView view(2);
+  InvariantChecker c(view);
+  StartBoth(c);
+  Change(c, At(Seconds(3)), 0, BatchCause::kTimer, VhostState::kBackup, VhostState::kMaster,
+         TransitionCause::kMasterDown, Ad(0));
+  c.Check(At(Seconds(3) + Millis(10)));  // n0 is preferred and MASTER: locked
+  EXPECT_TRUE(c.Violations().empty());
+  Change(c, At(Seconds(4)), 0, BatchCause::kTimer, VhostState::kMaster, VhostState::kBackup,
+         TransitionCause::kBetterMaster);
+  ASSERT_FALSE(c.Violations().empty());
+  EXPECT_EQ(c.Violations().front().invariant, "F1");
+
+  InvariantChecker d(view);
+  StartBoth(d);
+  view.demotion[0] = 2;
+  Change(d, At(Seconds(3)), 0, BatchCause::kTimer, VhostState::kBackup, VhostState::kMaster,
+         TransitionCause::kMasterDown, Ad(0, /*demote=*/0));
+  ASSERT_FALSE(d.Violations().empty());
+  EXPECT_EQ(d.Violations().front().invariant, "T3");
+}
+
+TEST(ScenarioTest, GeneratorIsAPureFunctionOfTheSeed) {
+  EXPECT_EQ(GenerateScenario(17).Describe(), GenerateScenario(17).Describe());
+  EXPECT_NE(GenerateScenario(17).Describe(), GenerateScenario(18).Describe());
+  for (uint64_t seed = 1; seed <= 200; ++seed) {
+    const Scenario s = GenerateScenario(seed);
+    ASSERT_GE(s.nodes.size(), 2u);
+    ASSERT_LE(s.nodes.size(), 5u);
+    for (const VhidSpec& v : s.vhids) {
+      std::set<uint8_t> distinct(v.advskew.begin(), v.advskew.end());
+      ASSERT_EQ(distinct.size(), s.nodes.size()) << "seed " << seed;
+    }
+  }
+  for (std::string_view name : NamedScenarioNames()) EXPECT_TRUE(NamedScenario(name, 1));
+  EXPECT_FALSE(NamedScenario("nope", 1));
+}
+
+TEST(SimulatorTest, SameSeedSameTrace) {
+  for (uint64_t seed : {3u, 11u}) {
+    const uint64_t a = Simulator(GenerateScenario(seed), RunOptions{}).Run().trace_hash;
+    const uint64_t b = Simulator(GenerateScenario(seed), RunOptions{}).Run().trace_hash;
+    EXPECT_EQ(a, b) << "seed " << seed;
+  }
+  EXPECT_NE(Simulator(GenerateScenario(3), RunOptions{}).Run().trace_hash,
+            Simulator(GenerateScenario(11), RunOptions{}).Run().trace_hash);
+}
+
+TEST(SimulatorTest, NamedScenariosHold) {
+  for (std::string_view name : NamedScenarioNames()) {
+    const RunResult r = Simulator(*NamedScenario(name, 1), RunOptions{}).Run();
+    for (const Violation& v : r.violations) {
+      ADD_FAILURE() << name << ": [" << v.invariant << "] " << v.detail;
+    }
+    EXPECT_GT(r.stats.adverts, 0u);
+  }
+}
+
+}  // namespace
+}  // namespace hafw::carp::sim
