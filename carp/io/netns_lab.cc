@@ -1,0 +1,145 @@
+#include "carp/io/netns_lab.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+namespace hafw::carp::io::testing {
+namespace {
+std::atomic<int> lab_sequence{0};
+}
+
+int RunCommand(const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    int devnull = open("/dev/null", O_WRONLY);
+    if (devnull >= 0) dup2(devnull, STDOUT_FILENO);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  int status = 0;
+  while (true) {
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid) break;
+    if (r < 0) return -1;
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid, SIGKILL);  // only the child we started
+      waitpid(pid, &status, 0);
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+bool IsRoot() { return geteuid() == 0; }
+
+bool InCi() {
+  const char* ci = std::getenv("CI");
+  return ci != nullptr && *ci != '\0';
+}
+
+NetnsLab::NetnsLab() {
+  const int seq = lab_sequence++;
+  const std::string tag = std::to_string(getpid()) + "x" + std::to_string(seq);
+  ns_a = "hafwio-" + tag + "-a";
+  ns_b = "hafwio-" + tag + "-b";
+  // IFNAMSIZ is 16: "hc" + pid (<= 7 digits) + "x" + seq + "a" fits.
+  if_a = "hc" + tag + "a";
+  if_b = "hc" + tag + "b";
+}
+
+NetnsLab::~NetnsLab() { Teardown(); }
+
+int NetnsLab::Ip(const std::string& ns, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"ip", "-n", ns};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv);
+}
+
+int NetnsLab::Sysctl(const std::string& ns, const std::string& assignment) {
+  return RunCommand({"ip", "netns", "exec", ns, "sysctl", "-qw", assignment});
+}
+
+// Namespaces of earlier runs that were killed before their TearDown (their pid
+// is gone). Only names with our prefix and a dead pid are touched.
+void RemoveStaleLabs() {
+  DIR* dir = opendir("/run/netns");
+  if (dir == nullptr) return;
+  std::vector<std::string> stale;
+  while (dirent* entry = readdir(dir)) {
+    const std::string name = entry->d_name;
+    if (name.rfind("hafwio-", 0) != 0) continue;
+    const pid_t pid = static_cast<pid_t>(std::atol(name.c_str() + 7));
+    if (pid > 0 && pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH) stale.push_back(name);
+  }
+  closedir(dir);
+  for (const auto& name : stale) RunCommand({"ip", "netns", "del", name});
+}
+
+Result<void> NetnsLab::Setup() {
+  RemoveStaleLabs();
+  auto fail = [&](const std::string& what) {
+    Teardown();
+    return MakeError(ErrorCode::kIo, "netns lab: " + what);
+  };
+  for (const std::string& ns : {ns_a, ns_b}) {
+    if (RunCommand({"ip", "netns", "add", ns}) != 0) return fail("ip netns add " + ns);
+    created.push_back(ns);
+    for (const char* s : {"net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0",
+                          "net.ipv6.conf.all.forwarding=0"}) {
+      if (Sysctl(ns, s) != 0) return fail(std::string("sysctl ") + s);
+    }
+    if (Ip(ns, {"link", "set", "lo", "up"}) != 0) return fail("lo up");
+  }
+  if (Ip(ns_a, {"link", "add", if_a, "type", "veth", "peer", "name", if_b, "netns", ns_b}) != 0) {
+    return fail("veth");
+  }
+  if (Ip(ns_a, {"addr", "add", "192.0.2.1/24", "dev", if_a}) != 0 ||
+      Ip(ns_b, {"addr", "add", "192.0.2.2/24", "dev", if_b}) != 0) {
+    return fail("addresses");
+  }
+  if (Ip(ns_a, {"link", "set", if_a, "up"}) != 0 || Ip(ns_b, {"link", "set", if_b, "up"}) != 0) {
+    return fail("link up");
+  }
+  return {};
+}
+
+void NetnsLab::Teardown() {
+  for (const std::string& ns : created) RunCommand({"ip", "netns", "del", ns});
+  created.clear();
+}
+
+ScopedNetns::ScopedNetns(const std::string& ns) {
+  saved_ = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  int target = open(("/run/netns/" + ns).c_str(), O_RDONLY | O_CLOEXEC);
+  if (saved_ >= 0 && target >= 0) ok_ = setns(target, CLONE_NEWNET) == 0;
+  if (target >= 0) close(target);
+}
+
+ScopedNetns::~ScopedNetns() {
+  if (saved_ >= 0) {
+    if (ok_ && setns(saved_, CLONE_NEWNET) != 0) {
+      std::fprintf(stderr, "ScopedNetns: cannot return to the original namespace\n");
+      std::abort();  // carrying on would run later tests in the wrong namespace
+    }
+    close(saved_);
+  }
+}
+
+}  // namespace hafw::carp::io::testing

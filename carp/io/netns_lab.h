@@ -1,0 +1,65 @@
+#pragma once
+
+// Test-only: two network namespaces joined by a veth pair, created and torn down
+// by the test itself (names carry the pid and a sequence number, addresses are
+// documentation ones). Never touches the root namespace's interfaces.
+
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace hafw::carp::io::testing {
+
+// Runs argv (argv[0] looked up in PATH) and waits at most 10 s; returns the
+// exit status, or -1 if it could not run or was killed for taking too long.
+int RunCommand(const std::vector<std::string>& argv);
+
+// Whether netns tests may run. When not root: false with a loud warning if CI
+// is unset; under CI the caller must fail instead (see RequireRootOrSkip).
+bool IsRoot();
+bool InCi();
+
+struct NetnsLab {
+  // ns_a, ns_b; veth if_a (in ns_a) <-> if_b (in ns_b); 192.0.2.1/24 on if_a,
+  // 192.0.2.2/24 on if_b; DAD off so link-locals are usable at once.
+  NetnsLab();
+  ~NetnsLab();  // Teardown()
+  NetnsLab(const NetnsLab&) = delete;
+  NetnsLab& operator=(const NetnsLab&) = delete;
+
+  Result<void> Setup();
+  void Teardown();  // idempotent; deleting a namespace removes its veth end
+  // `ip -n <ns> args...`
+  int Ip(const std::string& ns, const std::vector<std::string>& args);
+  int Sysctl(const std::string& ns, const std::string& assignment);
+
+  std::string ns_a, ns_b, if_a, if_b;
+  std::vector<std::string> created;
+};
+
+// Moves the calling thread into a named namespace until destruction. Sockets
+// created meanwhile stay in that namespace for their whole life.
+class ScopedNetns {
+ public:
+  explicit ScopedNetns(const std::string& ns);
+  ~ScopedNetns();
+  ScopedNetns(const ScopedNetns&) = delete;
+  ScopedNetns& operator=(const ScopedNetns&) = delete;
+  bool ok() const { return ok_; }
+
+ private:
+  int saved_ = -1;
+  bool ok_ = false;
+};
+
+}  // namespace hafw::carp::io::testing
+
+// In a TEST body: skip when not root and CI unset (with a warning), fail under CI.
+#define HAFW_REQUIRE_ROOT_OR_SKIP()                                                      \
+  do {                                                                                   \
+    if (!::hafw::carp::io::testing::IsRoot()) {                                          \
+      if (::hafw::carp::io::testing::InCi()) FAIL() << "netns tests need root under CI"; \
+      GTEST_SKIP() << "!!! NOT ROOT: netns integration test SKIPPED !!!";                \
+    }                                                                                    \
+  } while (0)
