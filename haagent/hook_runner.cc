@@ -12,6 +12,8 @@ namespace {
 
 // How often a running hook is checked; hooks are rare, 20 ms is plenty.
 constexpr auto kPollInterval = std::chrono::milliseconds(20);
+// After SIGTERM, a hook gets this long to exit before SIGKILL.
+constexpr auto kGraceAfterTerm = std::chrono::seconds(2);
 
 std::vector<char*> CStrings(std::vector<std::string>& v) {
   std::vector<char*> out;
@@ -85,10 +87,15 @@ void HookRunner::Poll() {
     Finish(std::move(result));
     return;
   }
-  if (!killed_for_timeout_ && std::chrono::steady_clock::now() - started_ > timeout_) {
+  auto elapsed = std::chrono::steady_clock::now() - started_;
+  if (!killed_for_timeout_ && elapsed > timeout_) {
+    // Ask politely first; the whole process group, so the hook's children go too.
+    ::kill(-pid_, SIGTERM);
+    ::kill(pid_, SIGTERM);
+    killed_for_timeout_ = true;
+  } else if (killed_for_timeout_ && elapsed > timeout_ + kGraceAfterTerm) {
     ::kill(-pid_, SIGKILL);
     ::kill(pid_, SIGKILL);
-    killed_for_timeout_ = true;
   }
   poll_timer_.expires_after(kPollInterval);
   poll_timer_.async_wait([this](boost::system::error_code ec) {

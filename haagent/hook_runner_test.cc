@@ -69,8 +69,22 @@ TEST_F(HookRunnerTest, KillsHookThatOverrunsItsTimeout) {
   runner.Drain(std::chrono::seconds(10));
   ASSERT_EQ(results.size(), 1u);
   EXPECT_TRUE(results[0].timed_out);
-  EXPECT_EQ(results[0].signal, SIGKILL);
+  EXPECT_EQ(results[0].signal, SIGTERM);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST_F(HookRunnerTest, KillsHookThatIgnoresSigterm) {
+  std::vector<HookResult> results;
+  HookRunner runner(io_, std::chrono::seconds(1),
+                    [&](const HookResult& r) { results.push_back(r); });
+  runner.Enqueue({Script("stubborn",
+                         "trap '' TERM; i=0; while [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done"),
+                  {},
+                  {}});
+  runner.Drain(std::chrono::seconds(10));
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_TRUE(results[0].timed_out);
+  EXPECT_EQ(results[0].signal, SIGKILL);
 }
 
 TEST_F(HookRunnerTest, MissingExecutableIsReportedNotFatal) {

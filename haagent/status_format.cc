@@ -9,8 +9,8 @@
 namespace hafw::agent {
 namespace {
 
-std::string Join(const google::protobuf::RepeatedPtrField<std::string>& items,
-                 std::string_view sep) {
+std::string JoinItems(const google::protobuf::RepeatedPtrField<std::string>& items,
+                      std::string_view sep) {
   std::string out;
   for (const auto& s : items) {
     if (!out.empty()) out += sep;
@@ -59,7 +59,7 @@ std::string FormatStatusText(const control::v1::StatusReply& st) {
     }
     std::string state = v.link_up() ? v.state() : v.state() + "*";
     out += fmt::format("{:<5} {:<10} {:<7} {:<9} {:<6} {:<34} {}\n", v.vhid(), v.interface(), state,
-                       skew, v.demote(), Join(v.vips(), ", "), transition);
+                       skew, v.demote(), JoinItems(v.vips(), ", "), transition);
   }
   bool any_link_down = std::any_of(st.vhosts().begin(), st.vhosts().end(),
                                    [](const auto& v) { return !v.link_up(); });
@@ -80,7 +80,8 @@ std::string FormatStatusText(const control::v1::StatusReply& st) {
 
   out += "\nDemotion:\n";
   for (const auto& g : st.groups()) {
-    std::string members = g.interfaces().empty() ? "" : " (" + Join(g.interfaces(), ", ") + ")";
+    std::string members =
+        g.interfaces().empty() ? "" : " (" + JoinItems(g.interfaces(), ", ") + ")";
     out += fmt::format("  group {}{}: {}\n", g.name(), members, g.total());
     for (const auto& r : g.reasons()) {
       out += fmt::format("    {} +{} since {} ago\n", r.reason(), r.count(),
