@@ -19,6 +19,10 @@ Duration AdvertisementInterval(uint8_t advbase, uint8_t advskew) {
   return Seconds(advbase) + advskew * kSkewUnit;
 }
 
+bool IsBowOut(const ElectionView& view) {
+  return view.advbase == kBowOutAdvbase && view.advskew == kBowOutAdvskew;
+}
+
 Duration MasterDownInterval(uint8_t advbase, uint8_t advskew, MasterDownRule rule) {
   if (rule == MasterDownRule::kOpenBsd2025) return 3 * AdvertisementInterval(advbase, advskew);
   // OpenBSD <= 2020 special-cases advbase 0 so a sub-second master can be
@@ -34,6 +38,10 @@ uint8_t AdvertisedAdvskew(uint8_t advskew, uint8_t demote, bool demote_raises_ad
 
 std::optional<TransitionCause> MasterShouldYield(const ElectionView& mine,
                                                  const ElectionView& theirs) {
+  // A bow-out (255/255) says "I am leaving": yielding to it would leave the
+  // vhid without a master until master-down (OpenBSD's table would, when the
+  // leaver is less demoted; we deliberately do not, docs/carp.md).
+  if (IsBowOut(theirs)) return std::nullopt;
   const bool not_slower =
       TimingUnits(theirs.advbase, theirs.advskew) <= TimingUnits(mine.advbase, mine.advskew);
   if ((not_slower && theirs.demote <= mine.demote) || theirs.demote < mine.demote) {

@@ -26,6 +26,9 @@ struct ElectionView {
   uint8_t demote = 0;   // OpenBSD demote byte; 0 from FreeBSD and UCARP
 };
 
+// The 255/255 farewell of an administratively stopped master (§3.7).
+bool IsBowOut(const ElectionView& view);
+
 // advbase * 256 + advskew: the advertisement interval in 1/256 s.
 constexpr uint32_t TimingUnits(uint8_t advbase, uint8_t advskew) {
   return static_cast<uint32_t>(advbase) * 256 + advskew;

@@ -308,7 +308,10 @@ void InvariantChecker::JudgePacket(TimePoint now) {
       Name(node, k), rx.from, rx.ad.advbase, rx.ad.advskew, d_theirs, v.advbase, v.advskew[node],
       d_mine, VhostStateName(b.rx_pre_role));
   if (b.rx_pre_role == VhostState::kMaster) {
-    const bool yield = (theirs <= mine && d_theirs <= d_mine) || d_theirs < d_mine;
+    // §3.3 (OpenBSD), except that a bow-out never makes a master yield
+    // (docs/carp.md, "Choices"): the leaver is gone, yielding leaves no master.
+    const bool bow_out = rx.ad.advbase == kBowOutAdvbase && rx.ad.advskew == kBowOutAdvskew;
+    const bool yield = !bow_out && ((theirs <= mine && d_theirs <= d_mine) || d_theirs < d_mine);
     const bool yielded = change && change->to == VhostState::kBackup &&
                          change->cause == TransitionCause::kBetterMaster;
     if (yield != yielded || (change && !yielded)) {
