@@ -90,6 +90,11 @@ TEST(MasterShouldYieldTest, AdvbaseOutweighsSkew) {
   EXPECT_EQ(MasterShouldYield(View(1, 255), View(2, 0)), nullopt);
 }
 
+TEST(MasterShouldYieldTest, IgnoresLessDemotedBowOut) {
+  // Found by tests/sim seed 20823: yielding here left the vhid masterless.
+  EXPECT_EQ(MasterShouldYield(View(1, 0, 3), View(255, 255, 0)), nullopt);
+}
+
 TEST(MasterShouldYieldTest, IgnoresBowOut) {
   EXPECT_EQ(MasterShouldYield(View(1, 0), View(255, 255)), nullopt);
 }
