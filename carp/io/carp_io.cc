@@ -46,10 +46,6 @@ Result<std::unique_ptr<CarpIo>> CarpIo::Create(boost::asio::io_context& io, cons
       return MakeError(ErrorCode::kInvalidArgument,
                        "carp io: VIP prefixes of " + name + " differ from its VIPs");
     }
-    if (it->vmac) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "carp io: " + name + ": virtual MAC (vmac) is not supported yet");
-    }
   }
   for (const VhostIo& v : vhost_io) {
     if (vhosts->Find(v.interface, v.vhid) == nullptr) {
@@ -67,16 +63,20 @@ CarpIo::CarpIo(boost::asio::io_context& io, const Clock& clock,
     : io_(io),
       clock_(clock),
       vhosts_(std::move(vhosts)),
-      vhost_io_(std::move(vhost_io)),
       callbacks_(std::move(callbacks)),
       timer_(io) {
-  for (const VhostIo& v : vhost_io_) {
+  for (VhostIo& v : vhost_io) {
     Parent& parent = parents_[v.interface];
     parent.name = v.interface;
+    parent.has_vmac = parent.has_vmac || v.vmac;
+    Vhid vhid;
     for (const IpPrefix& p : v.vips) {
       parent.vips.push_back(p.address);
       (p.address.IsV4() ? parent.wants_v4 : parent.wants_v6) = true;
+      (p.address.IsV4() ? vhid.has_v4 : vhid.has_v6) = true;
     }
+    vhid.io = std::move(v);
+    vhids_.push_back(std::move(vhid));
   }
 }
 
@@ -84,6 +84,14 @@ CarpIo::~CarpIo() { Shutdown(); }
 
 Result<void> CarpIo::Start() {
   if (started_) return MakeError(ErrorCode::kInvalidArgument, "carp io: already started");
+  auto result = StartImpl();
+  // Whatever failed, nothing we made may stay behind (Shutdown only cleans up
+  // after a successful Start).
+  if (!result) ReleaseVmacs();
+  return result;
+}
+
+Result<void> CarpIo::StartImpl() {
   auto links =
       LinkMonitor::Create(io_, [this](const LinkInfo& link, bool up) { OnLink(link, up); });
   if (!links) return tl::unexpected(links.error());
@@ -106,12 +114,29 @@ Result<void> CarpIo::Start() {
   // nodes would answer for the VIPs.
   for (auto& [name, parent] : parents_) {
     std::vector<IpPrefix> prefixes;
-    for (const VhostIo& v : vhost_io_) {
-      if (v.interface == name) prefixes.insert(prefixes.end(), v.vips.begin(), v.vips.end());
+    for (const Vhid& v : vhids_) {
+      if (v.io.interface == name) {
+        prefixes.insert(prefixes.end(), v.io.vips.begin(), v.io.vips.end());
+      }
     }
     auto removed = addresses_->RemoveIfPresent(parent.ifindex, prefixes);
     if (!removed) return tl::unexpected(removed.error());
     counters_.leftover_vips_removed += static_cast<uint64_t>(*removed);
+  }
+  for (auto& [name, parent] : parents_) {
+    if (!parent.has_vmac) continue;
+    if (!vmac_links_) {
+      auto vmac_links = VmacLinks::Open();
+      if (!vmac_links) return tl::unexpected(vmac_links.error());
+      vmac_links_.emplace(std::move(*vmac_links));
+    }
+    auto prepared = PrepareParentForVmac(parent);
+    if (!prepared) return prepared;
+    for (Vhid& vhid : vhids_) {
+      if (!vhid.io.vmac || vhid.io.interface != name) continue;
+      auto created = CreateVmac(parent, vhid);
+      if (!created) return created;
+    }
   }
   for (auto& [name, parent] : parents_) {
     auto opened = OpenSockets(parent);
@@ -148,6 +173,88 @@ Result<void> CarpIo::OpenSockets(Parent& parent) {
   return {};
 }
 
+Result<void> CarpIo::PrepareParentForVmac(Parent& parent) {
+  auto current = vmac_links_->GetArpSettings(parent.ifindex);
+  if (!current) return tl::unexpected(current.error());
+  const ArpSettings wanted = ParentArpSettings(*current);
+  parent.saved_arp.reset();
+  if (wanted == *current) return {};
+  auto set = vmac_links_->SetArpSettings(parent.ifindex, wanted);
+  if (!set) return set;
+  parent.saved_arp = *current;
+  return {};
+}
+
+Result<void> CarpIo::CreateVmac(Parent& parent, Vhid& vhid) {
+  vhid.send_v4.reset();
+  vhid.send_v6.reset();
+  vhid.vmac_ifindex = 0;
+  vhid.vmac_name = VmacInterfaceName(parent.name, parent.ifindex, vhid.io.vhid);
+  auto created = vmac_links_->Create(vhid.vmac_name, parent.ifindex, VirtualMac(vhid.io.vhid));
+  if (!created) {
+    return MakeError(
+        created.error().code,
+        "carp io: " + VhostName(vhid.io.interface, vhid.io.vhid) + ": " + created.error().context);
+  }
+  vhid.vmac_ifindex = created->ifindex;
+  if (created->replaced_leftover) ++counters_.leftover_vmacs_replaced;
+  if (vhid.has_v4) {
+    auto sock = CarpSocket::OpenSendOnly(io_, IpFamily::kV4, vhid.vmac_name, vhid.vmac_ifindex);
+    if (!sock) return tl::unexpected(sock.error());
+    vhid.send_v4 = std::move(*sock);
+  }
+  if (vhid.has_v6) {
+    auto sock = CarpSocket::OpenSendOnly(io_, IpFamily::kV6, vhid.vmac_name, vhid.vmac_ifindex);
+    if (!sock) return tl::unexpected(sock.error());
+    vhid.send_v6 = std::move(*sock);
+  }
+  return {};
+}
+
+void CarpIo::RestoreVmac(Parent& parent, Vhid& vhid) {
+  auto created = CreateVmac(parent, vhid);
+  if (!created) {
+    ReportError(created.error());
+    return;
+  }
+  ++counters_.vmacs_restored;
+  const auto* engine = vhosts_->Find(vhid.io.interface, vhid.io.vhid);
+  if (engine == nullptr || engine->State() != carp::VhostState::kMaster) return;
+  auto installed = ChangeVips(parent, vhid, /*install=*/true);
+  if (!installed) {
+    ++counters_.vip_errors;
+    ReportError(installed.error());
+    return;
+  }
+  for (const IpPrefix& p : vhid.io.vips) {
+    auto r = announcer_->Announce(vhid.vmac_name, vhid.vmac_ifindex, VirtualMac(vhid.io.vhid),
+                                  p.address);
+    if (!r) {
+      ++counters_.announce_errors;
+      ReportError(r.error());
+    }
+  }
+}
+
+void CarpIo::ReleaseVmacs() {
+  if (!vmac_links_) return;
+  for (Vhid& vhid : vhids_) {
+    if (vhid.send_v4) vhid.send_v4->Close();
+    if (vhid.send_v6) vhid.send_v6->Close();
+    if (vhid.vmac_ifindex == 0) continue;
+    auto deleted = vmac_links_->Delete(vhid.vmac_ifindex);
+    if (!deleted) ReportError(deleted.error());
+    vhid.vmac_ifindex = 0;
+  }
+  for (auto& [name, parent] : parents_) {
+    if (!parent.saved_arp) continue;
+    auto restored = vmac_links_->SetArpSettings(parent.ifindex, *parent.saved_arp);
+    // The parent may be gone; then there is nothing to restore.
+    if (!restored && QueryLink(name).has_value()) ReportError(restored.error());
+    parent.saved_arp.reset();
+  }
+}
+
 void CarpIo::Shutdown() {
   if (!started_ || stopped_) return;
   // The bow-out and the VIP removal are executed here, synchronously: sends are
@@ -161,6 +268,7 @@ void CarpIo::Shutdown() {
     if (parent.v4) parent.v4->Close();
     if (parent.v6) parent.v6->Close();
   }
+  ReleaseVmacs();
 }
 
 void CarpIo::AdjustDemotion(std::string_view group, std::string_view reason, int delta) {
@@ -195,8 +303,8 @@ void CarpIo::Execute(carp::VhostActions actions) {
 
 Result<void> CarpIo::Perform(const carp::VhostAction& action) {
   Parent* parent = FindParent(action.interface);
-  const VhostIo* vio = FindVhostIo(action.interface, action.vhid);
-  if (parent == nullptr || vio == nullptr) {
+  Vhid* vhid = FindVhid(action.interface, action.vhid);
+  if (parent == nullptr || vhid == nullptr) {
     return MakeError(ErrorCode::kInternal,
                      "carp io: action for unknown " + VhostName(action.interface, action.vhid));
   }
@@ -204,26 +312,27 @@ Result<void> CarpIo::Perform(const carp::VhostAction& action) {
       [&](const auto& a) -> Result<void> {
         using T = std::decay_t<decltype(a)>;
         if constexpr (std::is_same_v<T, carp::SendAdvertisement>) {
-          auto sent = DoSend(*parent, a);
+          auto sent = DoSend(*parent, *vhid, a);
           CountSend(sent.has_value());
           return sent;
         } else if constexpr (std::is_same_v<T, carp::StateChanged>) {
           return {};
         } else if constexpr (std::is_same_v<T, carp::InstallVips> ||
                              std::is_same_v<T, carp::RemoveVips>) {
-          constexpr bool kInstall = std::is_same_v<T, carp::InstallVips>;
-          Result<void> first;  // keep going: one bad VIP must not strand the others
-          for (const IpPrefix& p : vio->vips) {
-            auto r = kInstall ? addresses_->Add(parent->ifindex, p)
-                              : addresses_->Remove(parent->ifindex, p);
-            if (!r && first) first = r;
-          }
-          RefreshAddresses(/*force=*/true);
-          return first;
+          return ChangeVips(*parent, *vhid, std::is_same_v<T, carp::InstallVips>);
         } else {  // AnnounceVips
+          const bool vmac = vhid->io.vmac;
+          if (vmac && vhid->vmac_ifindex == 0) {
+            return MakeError(ErrorCode::kUnavailable, "carp io: " + vhid->io.interface + " vhid " +
+                                                          std::to_string(vhid->io.vhid) +
+                                                          ": no macvlan to announce from");
+          }
+          const std::string& ifname = vmac ? vhid->vmac_name : parent->name;
+          const int ifindex = vmac ? vhid->vmac_ifindex : parent->ifindex;
+          const MacAddress mac = vmac ? VirtualMac(vhid->io.vhid) : parent->mac;
           Result<void> first;
-          for (const IpPrefix& p : vio->vips) {
-            auto r = announcer_->Announce(parent->name, parent->ifindex, parent->mac, p.address);
+          for (const IpPrefix& p : vhid->io.vips) {
+            auto r = announcer_->Announce(ifname, ifindex, mac, p.address);
             if (!r && first) first = r;
           }
           return first;
@@ -232,8 +341,49 @@ Result<void> CarpIo::Perform(const carp::VhostAction& action) {
       action.action);
 }
 
-Result<void> CarpIo::DoSend(Parent& parent, const carp::SendAdvertisement& send) {
+Result<void> CarpIo::ChangeVips(Parent& parent, Vhid& vhid, bool install) {
+  int ifindex = parent.ifindex;
+  if (vhid.io.vmac) {
+    if (vhid.vmac_ifindex == 0) {
+      // Gone with its addresses (and not re-creatable so far): nothing to remove.
+      if (!install) return {};
+      return MakeError(ErrorCode::kUnavailable,
+                       "carp io: " + VhostName(vhid.io.interface, vhid.io.vhid) + ": macvlan " +
+                           vhid.vmac_name + " is missing");
+    }
+    ifindex = vhid.vmac_ifindex;
+    // Up before the VIPs go on it, down after they are off: a macvlan that is
+    // up accepts frames for the virtual MAC.
+    if (install) {
+      auto up = vmac_links_->SetUp(ifindex, true);
+      if (!up) return up;
+    }
+  }
+  Result<void> first;  // keep going: one bad VIP must not strand the others
+  for (const IpPrefix& p : vhid.io.vips) {
+    auto r = install ? addresses_->Add(ifindex, p) : addresses_->Remove(ifindex, p);
+    if (!r && first) first = r;
+  }
+  if (vhid.io.vmac && !install) {
+    auto down = vmac_links_->SetUp(ifindex, false);
+    if (!down && first) first = down;
+  }
+  RefreshAddresses(/*force=*/true);
+  return first;
+}
+
+Result<void> CarpIo::DoSend(Parent& parent, Vhid& vhid, const carp::SendAdvertisement& send) {
   CarpSocket* sock = send.family == IpFamily::kV4 ? parent.v4.get() : parent.v6.get();
+  // Through the macvlan, so the frame carries the virtual MAC; IPv6 unicast
+  // stays on the parent (no link-local on the macvlan to resolve the peer).
+  if (vhid.io.vmac && !(send.family == IpFamily::kV6 && send.unicast_destination)) {
+    sock = send.family == IpFamily::kV4 ? vhid.send_v4.get() : vhid.send_v6.get();
+    if (sock == nullptr) {
+      return MakeError(ErrorCode::kUnavailable,
+                       "carp io: " + VhostName(vhid.io.interface, vhid.io.vhid) +
+                           ": no send socket on macvlan " + vhid.vmac_name);
+    }
+  }
   if (sock == nullptr) {
     return MakeError(
         ErrorCode::kUnavailable,
@@ -280,14 +430,32 @@ void CarpIo::CountSend(bool ok) {
 
 void CarpIo::OnLink(const LinkInfo& link, bool up) {
   if (stopped_ || !started_) return;
+  // One of our macvlans deleted (its parent went, or someone ran ip link del):
+  // re-create it if the parent is still there (else when the parent returns).
+  if (!up && !links_->Find(link.ifindex)) {
+    for (Vhid& vhid : vhids_) {
+      if (vhid.vmac_ifindex == 0 || vhid.vmac_ifindex != link.ifindex) continue;
+      vhid.vmac_ifindex = 0;
+      Parent* owner = FindParent(vhid.io.interface);
+      if (owner != nullptr && links_->Find(owner->ifindex)) RestoreVmac(*owner, vhid);
+    }
+  }
   Parent* parent = FindParent(link.name);
   if (parent == nullptr) return;
   ++counters_.link_events;
   if (up && link.ifindex != parent->ifindex) {
-    // The interface was re-created: sockets bound to the old one are dead.
+    // The interface was re-created: sockets bound to the old one are dead,
+    // and its macvlans went with it.
     parent->ifindex = link.ifindex;
     auto reopened = OpenSockets(*parent);
     if (!reopened) ReportError(reopened.error());
+    if (parent->has_vmac) {
+      auto prepared = PrepareParentForVmac(*parent);
+      if (!prepared) ReportError(prepared.error());
+      for (Vhid& vhid : vhids_) {
+        if (vhid.io.vmac && vhid.io.interface == parent->name) RestoreVmac(*parent, vhid);
+      }
+    }
     RefreshAddresses(/*force=*/true);
   }
   if (up) parent->mac = link.mac;
@@ -364,11 +532,18 @@ CarpIo::Parent* CarpIo::FindParent(std::string_view name) {
   return it == parents_.end() ? nullptr : &it->second;
 }
 
-const VhostIo* CarpIo::FindVhostIo(std::string_view interface, uint8_t vhid) const {
-  for (const VhostIo& v : vhost_io_) {
-    if (v.interface == interface && v.vhid == vhid) return &v;
+CarpIo::Vhid* CarpIo::FindVhid(std::string_view interface, uint8_t vhid) {
+  for (Vhid& v : vhids_) {
+    if (v.io.interface == interface && v.io.vhid == vhid) return &v;
   }
   return nullptr;
+}
+
+std::string CarpIo::VmacInterface(std::string_view interface, uint8_t vhid) const {
+  for (const Vhid& v : vhids_) {
+    if (v.io.interface == interface && v.io.vhid == vhid) return v.vmac_name;
+  }
+  return "";
 }
 
 std::vector<SocketStatus> CarpIo::Sockets() const {
@@ -376,6 +551,10 @@ std::vector<SocketStatus> CarpIo::Sockets() const {
   for (const auto& [name, parent] : parents_) {
     if (parent.v4) out.push_back({name, IpFamily::kV4, parent.v4->Counters()});
     if (parent.v6) out.push_back({name, IpFamily::kV6, parent.v6->Counters()});
+  }
+  for (const Vhid& v : vhids_) {
+    if (v.send_v4) out.push_back({v.vmac_name, IpFamily::kV4, v.send_v4->Counters()});
+    if (v.send_v6) out.push_back({v.vmac_name, IpFamily::kV6, v.send_v6->Counters()});
   }
   return out;
 }

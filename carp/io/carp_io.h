@@ -19,9 +19,20 @@
 //   AddressManager (address_manager.h) rtnetlink add/remove/list addresses.
 //   LinkMonitor, QueryLink (link_monitor.h) rtnetlink link state, ifindex, MAC.
 //   Announcer (announcer.h)           gratuitous ARP and unsolicited NA.
+//   VmacLinks (vmac.h)                the macvlan of a vhid with a virtual MAC.
 //
-// Not implemented yet: the virtual MAC (macvlan per vhid); a VhostIo with vmac
-// set is refused by Create().
+// Virtual MAC (VhostIo::vmac): the vhid gets a macvlan "vh<vhid>.<parent>"
+// (vmac.h for the name rule) with MAC 00:00:5e:00:01:<vhid>, created at Start
+// (a leftover of a crashed run is replaced) and deleted at Shutdown. While
+// MASTER the macvlan is up and holds the VIPs, gratuitous ARPs / NAs carry the
+// virtual MAC, and the vhid's multicast (and IPv4 unicast) advertisements are
+// sent through it so switches keep the virtual MAC learned on the MASTER's
+// port (as the BSDs do); otherwise it is down without addresses. The parent
+// gets arp_ignore 1 / arp_announce 2 (restored at Shutdown) so it never answers
+// ARP for a VIP with its own MAC. Advertisements are received on the parent.
+// IPv6 unicast advertisements leave from the parent: the macvlan has no
+// link-local address (both nodes would derive the same one from the shared MAC)
+// and Linux cannot resolve a neighbour without one.
 
 #include <cstdint>
 #include <deque>
@@ -41,6 +52,7 @@
 #include "carp/io/announcer.h"
 #include "carp/io/carp_socket.h"
 #include "carp/io/link_monitor.h"
+#include "carp/io/vmac.h"
 #include "common/clock.h"
 #include "common/ip_address.h"
 #include "common/result.h"
@@ -53,7 +65,7 @@ struct VhostIo {
   std::string interface;
   uint8_t vhid = 0;
   std::vector<IpPrefix> vips;
-  bool vmac = false;  // 00:00:5e:00:01:<vhid> through a macvlan; not implemented yet
+  bool vmac = false;  // 00:00:5e:00:01:<vhid> through a macvlan (see above)
 };
 
 struct CarpIoCallbacks {
@@ -73,6 +85,8 @@ struct CarpIoCounters {
   uint64_t announce_errors = 0;
   uint64_t leftover_vips_removed = 0;
   uint64_t link_events = 0;
+  uint64_t leftover_vmacs_replaced = 0;  // macvlans of a crashed run, created anew
+  uint64_t vmacs_restored = 0;           // macvlans re-created after they vanished
 };
 
 // Socket-level drops and traffic of one parent interface and family.
@@ -108,6 +122,8 @@ class CarpIo {
   std::vector<SocketStatus> Sockets() const;
   const AnnouncerCounters* Announcements() const;
   bool Running() const { return started_ && !stopped_; }
+  // The macvlan of a vhid with a virtual MAC ("" without one).
+  std::string VmacInterface(std::string_view interface, uint8_t vhid) const;
 
  private:
   struct Parent {
@@ -122,14 +138,36 @@ class CarpIo {
     std::unique_ptr<CarpSocket> v6;
     std::optional<IpAddress> source_v4;
     std::optional<IpAddress> source_v6;
+    bool has_vmac = false;
+    std::optional<ArpSettings> saved_arp;  // before we changed it; restored at Shutdown
+  };
+  // One vhid's I/O: its VIPs and, with a virtual MAC, its macvlan.
+  struct Vhid {
+    VhostIo io;
+    bool has_v4 = false;
+    bool has_v6 = false;
+    std::string vmac_name;                // set at Start
+    int vmac_ifindex = 0;                 // 0: not created, or gone
+    std::unique_ptr<CarpSocket> send_v4;  // through the macvlan
+    std::unique_ptr<CarpSocket> send_v6;
   };
 
   CarpIo(boost::asio::io_context& io, const Clock& clock, std::unique_ptr<carp::VhostSet> vhosts,
          std::vector<VhostIo> vhost_io, CarpIoCallbacks callbacks);
 
+  Result<void> StartImpl();
   void Execute(carp::VhostActions actions);
   Result<void> Perform(const carp::VhostAction& action);
-  Result<void> DoSend(Parent& parent, const carp::SendAdvertisement& send);
+  Result<void> DoSend(Parent& parent, Vhid& vhid, const carp::SendAdvertisement& send);
+  Result<void> ChangeVips(Parent& parent, Vhid& vhid, bool install);
+  // Parent ARP settings, then the vhid's macvlan and its send sockets.
+  Result<void> PrepareParentForVmac(Parent& parent);
+  Result<void> CreateVmac(Parent& parent, Vhid& vhid);
+  // Re-creates a macvlan that vanished (with its parent, or by hand); a MASTER
+  // gets its VIPs back and announces them.
+  void RestoreVmac(Parent& parent, Vhid& vhid);
+  // Deletes every macvlan and restores the parents' ARP settings.
+  void ReleaseVmacs();
   void CountSend(bool ok);
   Result<void> OpenSockets(Parent& parent);
   void OnLink(const LinkInfo& link, bool up);
@@ -141,18 +179,19 @@ class CarpIo {
   void ArmTimer();
   void ReportError(const Error& error);
   Parent* FindParent(std::string_view name);
-  const VhostIo* FindVhostIo(std::string_view interface, uint8_t vhid) const;
+  Vhid* FindVhid(std::string_view interface, uint8_t vhid);
 
   boost::asio::io_context& io_;
   const Clock& clock_;
   std::unique_ptr<carp::VhostSet> vhosts_;
-  std::vector<VhostIo> vhost_io_;
+  std::vector<Vhid> vhids_;
   CarpIoCallbacks callbacks_;
   std::map<std::string, Parent, std::less<>> parents_;
 
   std::unique_ptr<LinkMonitor> links_;
   std::optional<AddressManager> addresses_;
   std::optional<Announcer> announcer_;
+  std::optional<VmacLinks> vmac_links_;  // only when a vhid has a virtual MAC
   boost::asio::steady_timer timer_;
 
   std::set<IpAddress> local_addresses_;

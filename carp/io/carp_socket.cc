@@ -1,6 +1,7 @@
 #include "carp/io/carp_socket.h"
 
 #include <arpa/inet.h>
+#include <linux/filter.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
@@ -87,6 +88,46 @@ Result<void> ConfigureV6(int fd, int ifindex) {
   return {};
 }
 
+// Send-only: the multicast and unicast TTL, TOS, DF, no loopback; no group.
+Result<void> ConfigureSendV4(int fd, int ifindex) {
+  ip_mreqn out{};
+  out.imr_ifindex = ifindex;
+  if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &out, sizeof(out)) < 0) {
+    return tl::unexpected(SysError("IP_MULTICAST_IF"));
+  }
+  for (auto r : {SetOpt(fd, IPPROTO_IP, IP_MULTICAST_TTL, kRequiredTtl, "IP_MULTICAST_TTL"),
+                 SetOpt(fd, IPPROTO_IP, IP_TTL, kRequiredTtl, "IP_TTL"),
+                 SetOpt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, 0, "IP_MULTICAST_LOOP"),
+                 SetOpt(fd, IPPROTO_IP, IP_TOS, kTosLowDelay, "IP_TOS"),
+                 SetOpt(fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO, "IP_MTU_DISCOVER"),
+                 SetOpt(fd, IPPROTO_IP, IP_FREEBIND, 1, "IP_FREEBIND")}) {
+    if (!r) return r;
+  }
+  return {};
+}
+
+Result<void> ConfigureSendV6(int fd, int ifindex) {
+  for (auto r : {SetOpt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, ifindex, "IPV6_MULTICAST_IF"),
+                 SetOpt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, kRequiredTtl, "IPV6_MULTICAST_HOPS"),
+                 SetOpt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, kRequiredTtl, "IPV6_UNICAST_HOPS"),
+                 SetOpt(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 0, "IPV6_MULTICAST_LOOP"),
+                 // The parent's link-local source is not an address of the
+                 // macvlan; without this the kernel refuses it (EINVAL).
+                 SetOpt(fd, IPPROTO_IPV6, IPV6_FREEBIND, 1, "IPV6_FREEBIND")}) {
+    if (!r) return r;
+  }
+  return {};
+}
+
+Result<void> DropEverything(int fd) {
+  sock_filter code[] = {BPF_STMT(BPF_RET | BPF_K, 0)};
+  sock_fprog program{1, code};
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof(program)) < 0) {
+    return tl::unexpected(SysError("SO_ATTACH_FILTER"));
+  }
+  return {};
+}
+
 }  // namespace
 
 tl::expected<Ipv4View, Ipv4Problem> ParseIpv4Packet(std::span<const uint8_t> packet) {
@@ -141,6 +182,32 @@ Result<std::unique_ptr<CarpSocket>> CarpSocket::Open(boost::asio::io_context& io
     return MakeError(ErrorCode::kIo, prefix + ": " + configured.error().context);
   }
   sock->ArmRead();
+  return sock;
+}
+
+Result<std::unique_ptr<CarpSocket>> CarpSocket::OpenSendOnly(boost::asio::io_context& io,
+                                                             IpFamily family, std::string ifname,
+                                                             int ifindex) {
+  if (ifname.empty() || ifname.size() >= IFNAMSIZ || ifindex <= 0) {
+    return MakeError(ErrorCode::kInvalidArgument, "carp socket: bad interface '" + ifname + "'");
+  }
+  const int domain = family == IpFamily::kV4 ? AF_INET : AF_INET6;
+  int fd = socket(domain, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, kIpProtocolCarp);
+  if (fd < 0) return tl::unexpected(SysError("carp socket"));
+  std::unique_ptr<CarpSocket> sock(new CarpSocket(io, fd, family, ifname, ifindex, {}, {}));
+  sock->send_only_ = true;
+  const std::string prefix =
+      "carp " + std::string(IpFamilyName(family)) + " send socket on " + ifname;
+  auto configured = DropEverything(fd);
+  if (configured && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname.c_str(),
+                               static_cast<socklen_t>(ifname.size() + 1)) < 0) {
+    configured = tl::unexpected(SysError("SO_BINDTODEVICE"));
+  }
+  if (configured) {
+    configured =
+        family == IpFamily::kV4 ? ConfigureSendV4(fd, ifindex) : ConfigureSendV6(fd, ifindex);
+  }
+  if (!configured) return MakeError(ErrorCode::kIo, prefix + ": " + configured.error().context);
   return sock;
 }
 
@@ -229,7 +296,7 @@ Result<void> CarpSocket::Send(const IpAddress& source,
 }
 
 void CarpSocket::ArmRead() {
-  if (closed_) return;
+  if (closed_ || send_only_) return;
   std::weak_ptr<int> alive = alive_;
   descriptor_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
                          [this, alive](const boost::system::error_code& error) {

@@ -68,6 +68,14 @@ class CarpSocket {
   static Result<std::unique_ptr<CarpSocket>> Open(boost::asio::io_context& io, IpFamily family,
                                                   std::string ifname, int ifindex,
                                                   ReceiveFn on_receive, LocalAddressFn is_local);
+  // A socket that only sends, through `ifname` (a vhid's macvlan, so the
+  // frames carry its virtual MAC), with a source address that may belong to
+  // another interface (the parent's: IP_FREEBIND / IPV6_FREEBIND). It joins no
+  // group and a drop-all filter keeps its receive queue empty: advertisements
+  // are received on the parent only.
+  static Result<std::unique_ptr<CarpSocket>> OpenSendOnly(boost::asio::io_context& io,
+                                                          IpFamily family, std::string ifname,
+                                                          int ifindex);
   ~CarpSocket();
   CarpSocket(const CarpSocket&) = delete;
   CarpSocket& operator=(const CarpSocket&) = delete;
@@ -103,6 +111,7 @@ class CarpSocket {
   LocalAddressFn is_local_;
   CarpSocketCounters counters_;
   bool closed_ = false;
+  bool send_only_ = false;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
 

@@ -19,33 +19,61 @@ namespace {
 std::atomic<int> lab_sequence{0};
 }
 
-int RunCommand(const std::vector<std::string>& argv) {
+int RunCommandCapture(const std::vector<std::string>& argv, std::string* out) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  int pipe_fds[2] = {-1, -1};
+  if (out != nullptr && pipe2(pipe_fds, O_CLOEXEC) != 0) return -1;
   pid_t pid = fork();
-  if (pid < 0) return -1;
+  if (pid < 0) {
+    if (out != nullptr) {
+      close(pipe_fds[0]);
+      close(pipe_fds[1]);
+    }
+    return -1;
+  }
   if (pid == 0) {
-    int devnull = open("/dev/null", O_WRONLY);
-    if (devnull >= 0) dup2(devnull, STDOUT_FILENO);
+    int target = out != nullptr ? pipe_fds[1] : open("/dev/null", O_WRONLY);
+    if (target >= 0) dup2(target, STDOUT_FILENO);
     execvp(args[0], args.data());
     _exit(127);
   }
+  if (out != nullptr) {
+    close(pipe_fds[1]);
+    fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK);
+    out->clear();
+  }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  auto drain = [&] {
+    if (out == nullptr) return;
+    char buffer[4096];
+    ssize_t n;
+    while ((n = read(pipe_fds[0], buffer, sizeof(buffer))) > 0) out->append(buffer, n);
+  };
   int status = 0;
   while (true) {
+    drain();
     pid_t r = waitpid(pid, &status, WNOHANG);
     if (r == pid) break;
-    if (r < 0) return -1;
+    if (r < 0) {
+      if (out != nullptr) close(pipe_fds[0]);
+      return -1;
+    }
     if (std::chrono::steady_clock::now() > deadline) {
       kill(pid, SIGKILL);  // only the child we started
       waitpid(pid, &status, 0);
+      if (out != nullptr) close(pipe_fds[0]);
       return -1;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+  drain();
+  if (out != nullptr) close(pipe_fds[0]);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
+
+int RunCommand(const std::vector<std::string>& argv) { return RunCommandCapture(argv, nullptr); }
 
 bool IsRoot() { return geteuid() == 0; }
 
@@ -121,6 +149,75 @@ Result<void> NetnsLab::Setup() {
 }
 
 void NetnsLab::Teardown() {
+  for (const std::string& ns : created) RunCommand({"ip", "netns", "del", ns});
+  created.clear();
+}
+
+NetnsSwitchLab::NetnsSwitchLab() {
+  const int seq = lab_sequence++;
+  const std::string tag = std::to_string(getpid()) + "x" + std::to_string(seq);
+  ns_a = "hafwio-" + tag + "-a";
+  ns_b = "hafwio-" + tag + "-b";
+  ns_c = "hafwio-" + tag + "-c";
+}
+
+NetnsSwitchLab::~NetnsSwitchLab() { Teardown(); }
+
+int NetnsSwitchLab::Ip(const std::string& ns, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"ip", "-n", ns};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv);
+}
+
+int NetnsSwitchLab::Exec(const std::string& ns, const std::vector<std::string>& argv,
+                         std::string* out) {
+  std::vector<std::string> full = {"ip", "netns", "exec", ns};
+  full.insert(full.end(), argv.begin(), argv.end());
+  return RunCommandCapture(full, out);
+}
+
+Result<void> NetnsSwitchLab::Setup() {
+  RemoveStaleLabs();
+  auto fail = [&](const std::string& what) {
+    Teardown();
+    return MakeError(ErrorCode::kIo, "netns switch lab: " + what);
+  };
+  for (const std::string& ns : {ns_a, ns_b, ns_c}) {
+    if (RunCommand({"ip", "netns", "add", ns}) != 0) return fail("ip netns add " + ns);
+    created.push_back(ns);
+    for (const char* s : {"net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0",
+                          "net.ipv6.conf.all.forwarding=0"}) {
+      if (Exec(ns, {"sysctl", "-qw", s}) != 0) return fail(std::string("sysctl ") + s);
+    }
+    if (Ip(ns, {"link", "set", "lo", "up"}) != 0) return fail("lo up");
+  }
+  if (Ip(ns_c, {"link", "add", bridge, "type", "bridge", "forward_delay", "0", "stp_state", "0",
+                "mcast_snooping", "0"}) != 0) {
+    return fail("bridge");
+  }
+  const std::pair<const std::string*, const char*> nodes[] = {{&ns_a, "pa"}, {&ns_b, "pb"}};
+  for (const auto& [ns, port] : nodes) {
+    if (Ip(ns_c, {"link", "add", port, "type", "veth", "peer", "name", node_if, "netns", *ns}) !=
+            0 ||
+        Ip(ns_c, {"link", "set", port, "master", bridge, "up"}) != 0) {
+      return fail(std::string("port ") + port);
+    }
+  }
+  if (Ip(ns_a, {"addr", "add", "192.0.2.1/24", "dev", node_if}) != 0 ||
+      Ip(ns_b, {"addr", "add", "192.0.2.2/24", "dev", node_if}) != 0 ||
+      Ip(ns_c, {"addr", "add", "192.0.2.3/24", "dev", bridge}) != 0 ||
+      Ip(ns_c, {"addr", "add", "2001:db8::3/64", "dev", bridge}) != 0) {
+    return fail("addresses");
+  }
+  if (Ip(ns_a, {"link", "set", node_if, "up"}) != 0 ||
+      Ip(ns_b, {"link", "set", node_if, "up"}) != 0 ||
+      Ip(ns_c, {"link", "set", bridge, "up"}) != 0) {
+    return fail("link up");
+  }
+  return {};
+}
+
+void NetnsSwitchLab::Teardown() {
   for (const std::string& ns : created) RunCommand({"ip", "netns", "del", ns});
   created.clear();
 }

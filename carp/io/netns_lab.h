@@ -14,6 +14,8 @@ namespace hafw::carp::io::testing {
 // Runs argv (argv[0] looked up in PATH) and waits at most 10 s; returns the
 // exit status, or -1 if it could not run or was killed for taking too long.
 int RunCommand(const std::vector<std::string>& argv);
+// The same, keeping what the command writes to stdout in `*out`.
+int RunCommandCapture(const std::vector<std::string>& argv, std::string* out);
 
 // Whether netns tests may run. When not root: false with a loud warning if CI
 // is unset; under CI the caller must fail instead (see RequireRootOrSkip).
@@ -35,6 +37,29 @@ struct NetnsLab {
   int Sysctl(const std::string& ns, const std::string& assignment);
 
   std::string ns_a, ns_b, if_a, if_b;
+  std::vector<std::string> created;
+};
+
+// A segment with two CARP nodes and a client: ns_a and ns_b each have "lan0"
+// (192.0.2.1/24 and 192.0.2.2/24), cabled to ports of bridge "br0" in ns_c,
+// which is the client (192.0.2.3/24, 2001:db8::3/64). The bridge learns MACs
+// like a switch, floods multicast (snooping off) and forwards at once (no STP).
+// Interface names are short and per namespace, so they never collide.
+struct NetnsSwitchLab {
+  NetnsSwitchLab();
+  ~NetnsSwitchLab();  // Teardown()
+  NetnsSwitchLab(const NetnsSwitchLab&) = delete;
+  NetnsSwitchLab& operator=(const NetnsSwitchLab&) = delete;
+
+  Result<void> Setup();
+  void Teardown();
+  int Ip(const std::string& ns, const std::vector<std::string>& args);
+  // `ip netns exec <ns> argv...`, stdout kept.
+  int Exec(const std::string& ns, const std::vector<std::string>& argv, std::string* out = nullptr);
+
+  std::string ns_a, ns_b, ns_c;
+  std::string node_if = "lan0";
+  std::string bridge = "br0";
   std::vector<std::string> created;
 };
 
