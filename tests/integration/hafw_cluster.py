@@ -10,15 +10,26 @@ directories live in a private temp directory, so parallel labs never collide.
     cluster.start_all()
     cluster.wait_for_master(vhid=1, node="fw1")
     cluster.status("fw2")["vhosts"][0]["state"]
+
+For timing measurements, ``cluster.capture()`` records CARP advertisements,
+neighbour advertisements and ARP on the lab's bridges with tcpdump (in the
+switch namespace, so it sees the wire, not what one node believes it sent)
+and decodes them into ``CarpAdvert`` / ``NeighborAdvert`` / ``Arp`` records
+with kernel capture timestamps (CLOCK_REALTIME, like time.time()).
 """
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
+import ipaddress
 import json
 import os
+import select
 import secrets
+import shutil
 import signal
+import struct
 import subprocess
 import tempfile
 import time
@@ -83,6 +94,10 @@ class HafwCluster:
         self.log_level = log_level
         self.dir = Path(tempfile.mkdtemp(prefix="hafw-cluster-"))
         os.chmod(self.dir, 0o700)
+        # Secrets, logs and sockets go when the process exits (after the lab's
+        # teardown stopped the agents); HAFW_KEEP_CLUSTER_DIR=1 keeps them.
+        if os.environ.get("HAFW_KEEP_CLUSTER_DIR") != "1":
+            atexit.register(shutil.rmtree, self.dir, ignore_errors=True)
         self.procs: dict[str, subprocess.Popen] = {}
         self.logs: dict[str, Path] = {}
         # A node-specific passphrase override (the wrong-passphrase test).
@@ -197,7 +212,15 @@ class HafwCluster:
         return proc.returncode
 
     def kill_node(self, node: str) -> None:
-        """A dead node: links down first (nothing leaves it any more), then kill -9."""
+        """A dead node: every link and the agent fail at the same instant.
+
+        The agent is frozen first (SIGSTOP), so it cannot react to its own
+        links going down (a demotion advertised on the surviving link would
+        move that vhid early); then the links go down; then kill -9.
+        """
+        proc = self.procs[node]
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGSTOP)
         for ifname in ("lan0", "wan0", "sync0"):
             self.lab.link_down(node, ifname)
         self.stop(node, signal.SIGKILL)
@@ -250,6 +273,39 @@ class HafwCluster:
         return self.wait_until(f"{node} to be the only MASTER of vhid {vhid}",
                                lambda: self.masters(vhid) == [node], timeout)
 
+    def vhost(self, node: str, vhid: int) -> dict:
+        """The `hactl status --json` entry of one vhid on a node, counters as ints.
+
+        The proto3 JSON mapping renders uint64 fields (transitions, adverts_*,
+        drops) as strings; this converts them so tests can compare numbers.
+        """
+        for v in self.status(node)["vhosts"]:
+            if v["vhid"] == vhid:
+                for key in ("transitions", "adverts_sent", "adverts_received"):
+                    v[key] = int(v.get(key, 0))
+                v["drops"] = {k: int(n) for k, n in v.get("drops", {}).items()}
+                return v
+        raise ClusterError(f"{node} has no vhid {vhid}")
+
+    def wait_for_state(self, node: str, vhid: int, state: str, timeout: float = 10.0) -> float:
+        return self.wait_until(f"vhid {vhid} on {node} to be {state}",
+                               lambda: self.state(node, vhid) == state, timeout)
+
+    def mac(self, node: str, ifname: str) -> str:
+        """The interface's own MAC address (lower case, colon separated)."""
+        data = json.loads(self.lab.run(node, ["ip", "-j", "link", "show", "dev", ifname]).stdout)
+        return data[0]["address"].lower()
+
+    def macs(self) -> dict[str, str]:
+        """MAC -> firewall for every lan0/wan0, to tell who sent a captured frame."""
+        return {self.mac(fw, ifname): fw for fw in self.firewalls for ifname in ("lan0", "wan0")}
+
+    def capture(self, bridges: Iterable[str] = ("brlan", "brwan")) -> "PacketCapture":
+        """Starts capturing CARP, NA and ARP on the lab's bridges (returns once live)."""
+        cap = PacketCapture(self.lab, self.dir, list(bridges))
+        cap.start()
+        return cap
+
     def vip_holders(self, vip: str, ifname: str) -> list[str]:
         """Firewalls that have `vip` (bare address) on `ifname`."""
         return [fw for fw in self.firewalls
@@ -257,3 +313,200 @@ class HafwCluster:
 
     def logs_text(self) -> str:
         return "".join(f"\n--- {fw} log ---\n{self.log(fw)[-4000:]}" for fw in self.logs)
+
+
+# --- packet capture ----------------------------------------------------------
+
+# CARP (IP protocol 112) in either family, IPv6 neighbour advertisements, ARP.
+CAPTURE_FILTER = ("(ip proto 112) or (ip6 proto 112) or arp "
+                  "or (icmp6 and ip6[40] == 136)")
+
+
+@dataclasses.dataclass(frozen=True)
+class CarpAdvert:
+    """One CARP advertisement as seen on a bridge."""
+
+    time: float      # capture timestamp, seconds since the epoch
+    bridge: str
+    src_mac: str
+    family: int      # 4 or 6
+    src: str
+    dst: str
+    ttl: int
+    vhid: int
+    advbase: int
+    advskew: int
+    demote: int
+    counter: int
+
+    @property
+    def bow_out(self) -> bool:
+        return self.advbase == 255 and self.advskew == 255
+
+
+@dataclasses.dataclass(frozen=True)
+class NeighborAdvert:
+    """An ICMPv6 neighbour advertisement (type 136)."""
+
+    time: float
+    bridge: str
+    src_mac: str
+    src: str
+    dst: str
+    target: str
+    router: bool
+    solicited: bool
+    override: bool
+    target_lladdr: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Arp:
+    time: float
+    bridge: str
+    src_mac: str
+    op: int          # 1 request, 2 reply
+    sender_mac: str
+    sender_ip: str
+    target_ip: str
+
+
+def _mac(b: bytes) -> str:
+    return ":".join(f"{x:02x}" for x in b)
+
+
+def _ip(b: bytes) -> str:
+    return str(ipaddress.ip_address(b))
+
+
+def parse_pcap(path: Path, bridge: str) -> list:
+    """Decodes a classic pcap file (tcpdump -w) into CarpAdvert/NeighborAdvert/Arp.
+
+    A tiny decoder instead of scapy: only the three packet kinds above matter,
+    and parsing the bytes ourselves keeps the test independent of how a
+    dissector labels CARP (tcpdump and Wireshark call it VRRP by default).
+    """
+    data = path.read_bytes()
+    if len(data) < 24:
+        return []
+    magic = data[:4]
+    if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
+        endian = "<"
+    elif magic in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
+        endian = ">"
+    else:
+        raise ClusterError(f"{path}: not a pcap file")
+    nano = magic in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
+    (linktype,) = struct.unpack(endian + "I", data[20:24])
+    if linktype != 1:
+        raise ClusterError(f"{path}: link type {linktype}, expected Ethernet")
+    rec = struct.Struct(endian + "IIII")
+    out: list = []
+    off = 24
+    while off + rec.size <= len(data):
+        sec, frac, incl, _orig = rec.unpack_from(data, off)
+        off += rec.size
+        frame = data[off:off + incl]
+        off += incl
+        t = sec + frac / (1e9 if nano else 1e6)
+        pkt = _decode_frame(frame, t, bridge)
+        if pkt is not None:
+            out.append(pkt)
+    return out
+
+
+def _decode_frame(f: bytes, t: float, bridge: str):
+    if len(f) < 14:
+        return None
+    src_mac = _mac(f[6:12])
+    (etype,) = struct.unpack("!H", f[12:14])
+    p = f[14:]
+    if etype == 0x0806 and len(p) >= 28:
+        (op,) = struct.unpack("!H", p[6:8])
+        return Arp(t, bridge, src_mac, op, _mac(p[8:14]), _ip(p[14:18]), _ip(p[24:28]))
+    if etype == 0x0800 and len(p) >= 20:
+        ihl = (p[0] & 0x0F) * 4
+        if p[9] != 112 or len(p) < ihl + 16:
+            return None
+        return _carp(t, bridge, src_mac, 4, _ip(p[12:16]), _ip(p[16:20]), p[8], p[ihl:])
+    if etype == 0x86DD and len(p) >= 40:
+        nh, hlim, src, dst, body = p[6], p[7], _ip(p[8:24]), _ip(p[24:40]), p[40:]
+        if nh == 112 and len(body) >= 16:
+            return _carp(t, bridge, src_mac, 6, src, dst, hlim, body)
+        if nh == 58 and len(body) >= 24 and body[0] == 136:
+            lladdr = None
+            opts = body[24:]
+            while len(opts) >= 8 and opts[1] > 0:
+                if opts[0] == 2:
+                    lladdr = _mac(opts[2:8])
+                opts = opts[opts[1] * 8:]
+            flags = body[4]
+            return NeighborAdvert(t, bridge, src_mac, src, dst, _ip(body[8:24]),
+                                  bool(flags & 0x80), bool(flags & 0x40), bool(flags & 0x20),
+                                  lladdr)
+    return None
+
+
+def _carp(t, bridge, src_mac, family, src, dst, ttl, c: bytes) -> CarpAdvert:
+    (counter,) = struct.unpack("!Q", c[8:16])
+    return CarpAdvert(t, bridge, src_mac, family, src, dst, ttl, vhid=c[1], advskew=c[2],
+                      demote=c[4], advbase=c[5], counter=counter)
+
+
+class PacketCapture:
+    """tcpdump on one or more of the lab's bridges, decoded when stopped.
+
+    Captured in the switch namespace on the bridge device itself, so every
+    frame any port sends is seen exactly once with one clock for all nodes.
+    """
+
+    def __init__(self, lab: labmod.Lab, directory: Path, bridges: list[str]) -> None:
+        self.lab = lab
+        self.dir = directory
+        self.bridges = bridges
+        self._procs: dict[str, subprocess.Popen] = {}
+        self._files: dict[str, Path] = {}
+        self.packets: list = []
+
+    def start(self, timeout: float = 10.0) -> None:
+        for br in self.bridges:
+            path = self.dir / f"capture-{br}-{time.monotonic_ns()}.pcap"
+            self._files[br] = path
+            proc = self.lab.popen(labmod.SWITCH, [
+                "tcpdump", "-i", br, "-n", "-U", "--immediate-mode", "-s", "256",
+                "-Z", "root", "-w", str(path), CAPTURE_FILTER],
+                stderr=subprocess.PIPE)
+            self._procs[br] = proc
+            # tcpdump says "listening on ..." once the capture is open.
+            assert proc.stderr is not None
+            ready, _, _ = select.select([proc.stderr], [], [], timeout)
+            line = proc.stderr.readline().decode(errors="replace") if ready else ""
+            if "listening on" not in line:
+                self.lab.stop(proc, signal.SIGKILL)
+                raise ClusterError(f"tcpdump on {br} did not start: {line!r}")
+
+    def stop(self) -> "PacketCapture":
+        """Stops tcpdump (it flushes on SIGTERM) and decodes what it wrote."""
+        for br, proc in self._procs.items():
+            self.lab.stop(proc, signal.SIGTERM, grace=5)
+        self._procs.clear()
+        packets: list = []
+        for br, path in self._files.items():
+            packets.extend(parse_pcap(path, br))
+            path.unlink(missing_ok=True)
+        self._files.clear()
+        self.packets = sorted(packets, key=lambda p: p.time)
+        return self
+
+    def adverts(self, vhid: int | None = None, bridge: str | None = None,
+                src_mac: str | None = None, family: int | None = None) -> list[CarpAdvert]:
+        return [p for p in self.packets if isinstance(p, CarpAdvert)
+                and (vhid is None or p.vhid == vhid) and (bridge is None or p.bridge == bridge)
+                and (src_mac is None or p.src_mac == src_mac)
+                and (family is None or p.family == family)]
+
+    def neighbor_adverts(self) -> list[NeighborAdvert]:
+        return [p for p in self.packets if isinstance(p, NeighborAdvert)]
+
+    def arps(self) -> list[Arp]:
+        return [p for p in self.packets if isinstance(p, Arp)]
