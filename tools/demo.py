@@ -1,16 +1,22 @@
 #!/usr/bin/env python3
 """The hafw demo's steps, run against a lab built by `lab.py up` (tools/demo.sh).
 
-Each step is a function of a DemoContext; STEPS lists them in order. A new
-step (e.g. a live CARP failover: start ha-agent in fw1 and fw2 with
-ctx.lab.popen, route via the VIPs, stop fw1's agent, watch the UDP probe) is
-one more function and one more line in STEPS.
+Each step is a function of a DemoContext; STEPS lists them in order. The first
+steps show the lab and its strict firewall; then ha-agent runs on fw1 and fw2
+(tests/integration/hafw_cluster.py: the vhids of etc/hafw.toml), fw1 becomes
+MASTER, the client talks to the server through the virtual addresses, and fw1
+fails twice: a graceful stop (bow-out) and a dead node. A UDP probe measures
+each outage.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
+import shutil
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -19,6 +25,7 @@ from typing import Callable
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "integration"))
 import lab as labmod  # noqa: E402
+from hafw_cluster import ClusterError, HafwCluster  # noqa: E402
 from lab import Lab  # noqa: E402
 
 SERVER4 = Lab.ip("server", "wan", 4)
@@ -31,6 +38,9 @@ class DemoContext:
     lab: Lab
     build_dir: Path
     config: Path | None
+    cluster: HafwCluster | None = None
+    tcp: labmod.TcpEchoClient | None = None
+    outages: list[tuple[str, float, float]] = dataclasses.field(default_factory=list)
 
     @property
     def ha_agent(self) -> Path:
@@ -39,6 +49,12 @@ class DemoContext:
     @property
     def hactl(self) -> Path:
         return self.build_dir / "haagent" / "cli" / "hactl"
+
+    def require(self, binary: Path) -> Path:
+        """HafwCluster's paths interface (like the tests' hafw_paths)."""
+        if not binary.is_file():
+            raise DemoFailure(f"{binary} is not built")
+        return binary
 
 
 class DemoFailure(Exception):
@@ -101,11 +117,194 @@ def step_strict_ruleset(ctx: DemoContext) -> None:
     dropped = lab.rule_counter("fw1", "forward", "forward-policy-drop")
     say(f"fw1 forward policy drops so far: {dropped} packets")
 
+def show_status(ctx: DemoContext, node: str) -> None:
+    """`hactl status` of a node: the vhid table and the peers, not the counters."""
+    assert ctx.cluster is not None
+    say(f"$ hactl status   (on {node})")
+    for line in ctx.cluster.hactl(node, "status").splitlines():
+        if line.startswith("Demotion:"):
+            break
+        if line.strip():
+            say(f"    {line}")
+
+
+def show_addresses(ctx: DemoContext, node: str) -> None:
+    say(f"addresses on {node} (ip addr, global scope):")
+    for ifname in ("lan0", "wan0"):
+        addrs = " ".join(ctx.lab.addresses(node, ifname))
+        say(f"    {ifname:5} {addrs}")
+
+
+def vips_on(ctx: DemoContext, node: str) -> bool:
+    lan = {a.split("/")[0] for a in ctx.lab.addresses(node, "lan0")}
+    wan = {a.split("/")[0] for a in ctx.lab.addresses(node, "wan0")}
+    return {labmod.LAN_VIP4, labmod.LAN_VIP6} <= lan and {labmod.WAN_VIP4, labmod.WAN_VIP6} <= wan
+
+
+def wait_masters(ctx: DemoContext, node: str, timeout: float) -> float:
+    """Waits until `node` is the only MASTER of both vhids; returns the seconds."""
+    assert ctx.cluster is not None
+    t0 = time.monotonic()
+    try:
+        ctx.cluster.wait_until(f"{node} to be the only MASTER of vhids 1 and 2",
+                               lambda: ctx.cluster.masters(1) == [node]
+                               and ctx.cluster.masters(2) == [node], timeout)
+    except ClusterError as e:
+        raise DemoFailure(str(e).splitlines()[0]) from e
+    return time.monotonic() - t0
+
+
+def report_probe(result: labmod.ProbeResult) -> float:
+    gap = result.longest_gap()
+    outages = result.outages()
+    say(f"UDP probe client -> server every 10 ms: {len(result.sent)} sent, "
+        f"{len(result.received)} answered, {result.lost} lost")
+    if outages:
+        spans = ", ".join(f"{(end - start) * 1000:.0f} ms" for start, end in outages)
+        say(f"outage(s): {spans}; longest time without a reply: {gap * 1000:.0f} ms")
+    else:
+        say(f"no outage; longest time without a reply: {gap * 1000:.0f} ms")
+    return gap
+
+
+def start_ping(ctx: DemoContext):
+    return ctx.lab.popen("client", ["ping", "-n", "-q", "-i", "0.2", "-w", "60", SERVER4],
+                         stdout=subprocess.PIPE, text=True)
+
+
+def stop_ping(ctx: DemoContext, proc) -> str:
+    """SIGINT makes ping print its summary; returns that line."""
+    os.kill(proc.pid, signal.SIGINT)  # `ip netns exec` execs ping: this is its pid
+    try:
+        out, _ = proc.communicate(timeout=5)
+    except subprocess.TimeoutExpired:
+        out = ""
+    ctx.lab.stop(proc)
+    for line in (out or "").splitlines():
+        if "packets transmitted" in line:
+            return line.strip()
+    return "no summary"
+
+
+def step_start_agents(ctx: DemoContext) -> None:
+    lab = ctx.lab
+    ctx.cluster = HafwCluster(lab, ctx, log_level="info")  # ctx: ha_agent, hactl, require()
+    say("cluster file: the vhids of etc/hafw.toml (vhid 1 on lan0 = 192.0.2.1 + 2001:db8:1::1,")
+    say("vhid 2 on wan0 = 198.51.100.1 + 2001:db8:2::1), fw1 advskew 0, fw2 advskew 100, preempt")
+    for fw in ("fw1", "fw2"):
+        ctx.cluster.check(fw)
+        ctx.cluster.start(fw)
+        say(f"started ha-agent on {fw} (pid {ctx.cluster.procs[fw].pid})")
+    took = wait_masters(ctx, "fw1", timeout=10)
+    say(f"fw1 is MASTER of both vhids after {took:.1f} s "
+        "(a fresh node waits one master-down interval, 3 s)")
+    show_status(ctx, "fw1")
+    show_status(ctx, "fw2")
+    expect(vips_on(ctx, "fw1") and not vips_on(ctx, "fw2"), "the VIPs are on fw1 only")
+
+
+def step_traffic_via_vips(ctx: DemoContext) -> None:
+    lab = ctx.lab
+    say("client and server now route through the virtual addresses 192.0.2.1 / 198.51.100.1")
+    lab.route_via_vips()
+    expect(lab.ping("client", SERVER4, count=3), f"client pings server {SERVER4} via the VIPs")
+    expect(lab.ping("client", SERVER6, count=3), f"client pings server {SERVER6} via the VIPs")
+    ctx.tcp = lab.tcp_echo_client(SERVER4)
+    expect(ctx.tcp.echo("before failover") == "before failover",
+           "a TCP connection through fw1 echoes a line")
+
+
+def failover(ctx: DemoContext, name: str, title: str, fail: Callable[[], None],
+             max_outage: float) -> None:
+    lab = ctx.lab
+    probe = lab.start_udp_probe(SERVER4, interval_ms=10, duration=60)
+    ping = start_ping(ctx)
+    time.sleep(1.0)
+    for i, line in enumerate(title.split("\n")):
+        say(("--> " if i == 0 else "    ") + line)
+    t0 = time.monotonic()
+    fail()
+    wait_masters(ctx, "fw2", timeout=10)
+    took = time.monotonic() - t0
+    say(f"fw2 is MASTER of both vhids {took * 1000:.0f} ms later (seen by polling hactl)")
+    time.sleep(1.5)
+    gap = report_probe(probe.stop())
+    ctx.outages.append((name, took, gap))
+    say(f"ping client -> server every 200 ms: {stop_ping(ctx, ping)}")
+    show_status(ctx, "fw2")
+    show_addresses(ctx, "fw2")
+    expect(vips_on(ctx, "fw2"), "the VIPs moved to fw2")
+    expect(gap <= max_outage, f"the UDP flow came back within {max_outage * 1000:.0f} ms")
+    expect(lab.ping("client", SERVER4, count=3), "the client keeps reaching the server")
+    with lab.tcp_echo_client(SERVER4) as conn:
+        expect(conn.echo("new connection") == "new connection",
+               "a new TCP connection through fw2 works")
+
+
+def step_graceful_failover(ctx: DemoContext) -> None:
+    assert ctx.cluster is not None
+    failover(ctx, "graceful stop (bow-out)",
+             "SIGTERM to fw1's ha-agent: it sends a bow-out advert\n"
+             "(advbase 255, advskew 255) and removes its VIPs",
+             lambda: ctx.cluster.stop("fw1"), max_outage=1.0)
+    assert ctx.tcp is not None
+    reply = ctx.tcp.echo("after failover", timeout=2)
+    if reply == "after failover":
+        say("the TCP connection opened through fw1 still echoes through fw2")
+    else:
+        say("the TCP connection opened through fw1: no reply through fw2. Expected in this")
+        say("release: fw2 has no conntrack entry for it and its strict ruleset drops the")
+        say("mid-stream packets as invalid. Connection state sync comes with hafw's")
+        say("statesync; new connections and UDP flows continue.")
+    ctx.tcp.close()
+    ctx.tcp = None
+
+
+def step_fw1_returns(ctx: DemoContext) -> None:
+    assert ctx.cluster is not None
+    ctx.cluster.start("fw1")
+    took = wait_masters(ctx, "fw1", timeout=10)
+    say(f"fw1's ha-agent restarted: it preempts fw2 (advskew 0 < 100) {took:.1f} s later")
+    expect(vips_on(ctx, "fw1") and not vips_on(ctx, "fw2"), "the VIPs are back on fw1")
+    expect(ctx.lab.ping("client", SERVER4, count=3), "the client reaches the server via fw1")
+
+
+def step_dead_node(ctx: DemoContext) -> None:
+    cluster = ctx.cluster
+    assert cluster is not None
+
+    def die() -> None:
+        # Freeze the agent first so it cannot react to its own links going
+        # down (it would demote and hand over early): a node that just dies.
+        proc = cluster.procs["fw1"]
+        ctx.lab.stop(proc, signal.SIGSTOP)
+        for ifname in ("lan0", "wan0", "sync0"):
+            ctx.lab.link_down("fw1", ifname)
+        cluster.stop("fw1", signal.SIGKILL)
+
+    failover(ctx, "dead node (no bow-out)",
+             "fw1 dies: its agent freezes, its links go dark, then SIGKILL. No bow-out:\n"
+             "fw2 takes over once its master-down interval (3 + 100/256 s) since fw1's\n"
+             "last advert has run out", die, max_outage=5.0)
+
+
+def step_summary(ctx: DemoContext) -> None:
+    say(f"{'failure':26} {'fw2 MASTER after':>17} {'longest UDP gap':>16}")
+    for name, took, gap in ctx.outages:
+        say(f"{name:26} {took * 1000:>14.0f} ms {gap * 1000:>13.0f} ms")
+    say("(UDP probe every 10 ms client -> server; the gap is the longest time without a reply)")
+
 
 STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
     ("the lab", step_topology),
     ("client -> server through fw1", step_traffic_through_fw1),
     ("the firewall is strict", step_strict_ruleset),
+    ("ha-agent on fw1 and fw2: CARP elects fw1", step_start_agents),
+    ("client -> server through the virtual addresses", step_traffic_via_vips),
+    ("failover 1: fw1 stops gracefully", step_graceful_failover),
+    ("fw1 comes back", step_fw1_returns),
+    ("failover 2: fw1 dies", step_dead_node),
+    ("summary", step_summary),
 ]
 
 
@@ -122,11 +321,18 @@ def main() -> int:
         for i, (title, step) in enumerate(STEPS, 1):
             print(f"\n== {i}. {title}", flush=True)
             step(ctx)
-    except (DemoFailure, labmod.LabError) as e:
+    except (DemoFailure, labmod.LabError, ClusterError) as e:
         print(f"\ndemo FAILED: {e}", file=sys.stderr)
+        if ctx.cluster is not None:
+            for fw in ctx.cluster.logs:
+                tail = ctx.cluster.log(fw).splitlines()[-15:]
+                print(f"--- last lines of ha-agent's log on {fw} ---", file=sys.stderr)
+                print("\n".join(tail), file=sys.stderr)
         return 1
     finally:
         lab.teardown()  # our processes; the namespaces belong to demo.sh
+        if ctx.cluster is not None:  # its cluster file, secrets and logs
+            shutil.rmtree(ctx.cluster.dir, ignore_errors=True)
     print("\ndemo: all steps passed")
     return 0
 

@@ -3,7 +3,9 @@
 #   bash tools/demo.sh
 # Installs the Debian packages, builds ha-agent and hactl, validates the
 # example cluster file for both nodes, builds the network-namespace lab and
-# runs the demo steps (tools/demo.py) in it. Everything it creates is removed
+# runs the demo steps (tools/demo.py) in it: traffic through a strict
+# firewall, then ha-agent on fw1 and fw2 and a live failover (graceful stop,
+# then a dead node) with the measured outage. Everything it creates is removed
 # on exit, also on failure or Ctrl-C.
 set -euo pipefail
 
@@ -43,8 +45,11 @@ echo "== validate the example cluster file (etc/hafw.toml) for both nodes"
 config=$(bash "$secrets_tool" "$workdir/secrets")
 [[ -f $config ]] || die "make_lab_secrets.sh did not produce a cluster file ($config)"
 for node in fw1 fw2; do
-  echo "-- ha-agent --check --node $node"
-  "$build/haagent/ha-agent" --check --config "$config" --node "$node"
+  # The full plan is long; show the per-vhid timing lines (errors go to stderr).
+  plan=$("$build/haagent/ha-agent" --check --config "$config" --node "$node") ||
+    die "ha-agent --check --node $node rejected $config"
+  echo "-- ha-agent --check --node $node: ok"
+  grep -E '^vhid |advbase / advskew' <<<"$plan" | sed 's/^/     /'
 done
 
 echo "== bring the namespace lab up (prefix $prefix)"
