@@ -59,8 +59,11 @@ std::optional<TransitionCause> BackupShouldTakeOver(const ElectionView& mine,
   }
   if (theirs.demote > mine.demote) return TransitionCause::kMasterDemoted;
   // With advbase 0 the threshold would be a few 1/256 s, so every ordinary
-  // master would look "too slow"; OpenBSD exempts it.
-  if (mine.advbase != 0 && ClassicMasterDownUnits(mine.advbase, mine.advskew) < their_units) {
+  // master would look "too slow"; OpenBSD exempts it. A bow-out is the one
+  // advertisement that always means "take over now", so it is not exempt
+  // (with OpenBSD's rule a sub-second backup without preempt ignores it).
+  if ((mine.advbase != 0 && ClassicMasterDownUnits(mine.advbase, mine.advskew) < their_units) ||
+      IsBowOut(theirs)) {
     return TransitionCause::kMasterTooSlow;
   }
   return std::nullopt;

@@ -140,13 +140,22 @@ TEST(BackupShouldTakeOverTest, MasterExactlyAtThresholdIsNotTooSlow) {
   EXPECT_EQ(BackupShouldTakeOver(View(1, 0), View(3, 0), false), nullopt);
 }
 
+TEST(BackupShouldTakeOverTest, BowOutTriggersTakeOverEvenAtAdvbaseZero) {
+  EXPECT_EQ(BackupShouldTakeOver(View(0, 20), View(255, 255), /*preempt=*/false),
+            TransitionCause::kMasterTooSlow);
+}
+
+TEST(BackupShouldTakeOverTest, AdvbaseZeroIgnoresOrdinarySlowMaster) {
+  EXPECT_EQ(BackupShouldTakeOver(View(0, 20), View(1, 0), /*preempt=*/false), std::nullopt);
+}
+
 TEST(BackupShouldTakeOverTest, BowOutTriggersTakeOver) {
   EXPECT_EQ(BackupShouldTakeOver(View(1, 100), View(255, 255), false),
             TransitionCause::kMasterTooSlow);
 }
 
 TEST(BackupShouldTakeOverTest, AdvbaseZeroIgnoresTooSlowRule) {
-  EXPECT_EQ(BackupShouldTakeOver(View(0, 100), View(255, 255), false), nullopt);
+  EXPECT_EQ(BackupShouldTakeOver(View(0, 100), View(2, 0), false), nullopt);
 }
 
 TEST(BackupShouldTakeOverTest, FasterMasterRearms) {

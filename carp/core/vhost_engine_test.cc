@@ -13,7 +13,7 @@ namespace {
 
 using testing::ElementsAre;
 using testing::IsEmpty;
-using namespace testutil;  // NOLINT(build/namespaces): test helpers only
+using namespace testutil;  // NOLINT(google-build-using-namespace): test helpers only
 
 const TimePoint kT0 = TimePoint{} + Seconds(1000);
 const Duration kMasterDown0 = Seconds(3);  // advbase 1, advskew 0, classic
@@ -220,13 +220,25 @@ TEST(VhostEngineTest, BackupTakesOverMasterSlowerThanThreeAdvbase) {
   EXPECT_EQ(engine.Status().last_transition->cause, TransitionCause::kMasterTooSlow);
 }
 
-TEST(VhostEngineTest, AdvbaseZeroBackupWaitsOutBowOut) {
+TEST(VhostEngineTest, AdvbaseZeroBackupTakesOverOnBowOut) {
+  // Unlike OpenBSD, where the advbase-0 exemption of the "too slow" rule also
+  // swallows the bow-out (docs/carp.md).
   VhostConfig config = MakeConfig(100);
   config.advbase = 0;
   VhostEngine engine = StartedEngine(config);
   const TimePoint t = kT0 + Millis(100);
-  EXPECT_THAT(engine.OnAdvertisement(t, MakeRx(config, {.advbase = 255, .advskew = 255})),
-              IsEmpty());
+  engine.OnAdvertisement(t, MakeRx(config, {.advbase = 255, .advskew = 255}));
+  EXPECT_EQ(engine.State(), VhostState::kMaster);
+  ASSERT_TRUE(engine.Status().last_transition.has_value());
+  EXPECT_EQ(engine.Status().last_transition->cause, TransitionCause::kMasterTooSlow);
+}
+
+TEST(VhostEngineTest, AdvbaseZeroBackupWaitsOutOrdinarySlowMaster) {
+  VhostConfig config = MakeConfig(100);
+  config.advbase = 0;
+  VhostEngine engine = StartedEngine(config);
+  const TimePoint t = kT0 + Millis(100);
+  EXPECT_THAT(engine.OnAdvertisement(t, MakeRx(config, {.advbase = 2, .advskew = 0})), IsEmpty());
   EXPECT_EQ(engine.State(), VhostState::kBackup);
   EXPECT_EQ(engine.NextDeadline(), t + 300 * kSkewUnit);
 }
@@ -568,7 +580,7 @@ class Wire {
     for (const auto& n : nodes_) count += n.engine.State() == VhostState::kMaster;
     return count;
   }
-  Duration dual_master_time() const { return dual_master_; }
+  Duration DualMasterTime() const { return dual_master_; }
   void ResetDualMasterTime() { dual_master_ = Duration::zero(); }
 
  private:
@@ -622,7 +634,7 @@ TEST(VhostEngineWireTest, FirstStartedNodeStaysMasterWithoutPreempt) {
   wire.RunUntil(kT0 + Seconds(60));
   EXPECT_EQ(wire.Engine(0).State(), VhostState::kMaster);
   EXPECT_EQ(wire.Engine(1).State(), VhostState::kBackup);
-  EXPECT_EQ(wire.dual_master_time(), Duration::zero());
+  EXPECT_EQ(wire.DualMasterTime(), Duration::zero());
 }
 
 TEST(VhostEngineWireTest, PreemptingNodeTakesOverOnce) {
@@ -633,7 +645,7 @@ TEST(VhostEngineWireTest, PreemptingNodeTakesOverOnce) {
   EXPECT_EQ(wire.Engine(0).State(), VhostState::kBackup);
   EXPECT_EQ(wire.Engine(1).State(), VhostState::kMaster);
   EXPECT_EQ(wire.Engine(0).Status().transitions, 3u);  // BACKUP, MASTER, BACKUP
-  EXPECT_LT(wire.dual_master_time(), Millis(5));
+  EXPECT_LT(wire.DualMasterTime(), Millis(5));
 }
 
 TEST(VhostEngineWireTest, EqualSkewsStaggeredStartElectOneMaster) {

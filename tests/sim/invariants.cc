@@ -187,7 +187,7 @@ void InvariantChecker::BeginBatch(TimePoint now, int node, BatchCause cause,
   batch_ = Batch{};
   batch_->node = node;
   batch_->cause = cause;
-  batch_->rx = std::move(rx);
+  batch_->rx = rx;
   batch_->rx_vhid = rx_vhid;
   if (rx_vhid) batch_->rx_pre_role = tracks_[*rx_vhid][node].role;
 }
@@ -323,7 +323,10 @@ void InvariantChecker::JudgePacket(TimePoint now) {
   }
   const bool preempt = v.preempt && theirs > mine && d_theirs >= d_mine;
   const bool demoted = d_theirs > d_mine;
-  const bool too_slow = v.advbase != 0 && TimeValue(3 * v.advbase, v.advskew[node]) < theirs;
+  // A bow-out always means "take over now", also at advbase 0 (docs/carp.md).
+  const bool rx_bow_out = rx.ad.advbase == kBowOutAdvbase && rx.ad.advskew == kBowOutAdvskew;
+  const bool too_slow =
+      rx_bow_out || (v.advbase != 0 && TimeValue(3 * v.advbase, v.advskew[node]) < theirs);
   const bool takeover = preempt || demoted || too_slow;
   bool cause_ok = false;
   if (change && change->to == VhostState::kMaster) {
