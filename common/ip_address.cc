@@ -101,8 +101,9 @@ std::string IpAddress::ToString() const {
 }
 
 std::strong_ordering operator<=>(const IpAddress& a, const IpAddress& b) {
-  if (a.family_ != b.family_)
+  if (a.family_ != b.family_) {
     return a.IsV4() ? std::strong_ordering::less : std::strong_ordering::greater;
+  }
   int c = std::memcmp(a.bytes_.data(), b.bytes_.data(), a.Bytes().size());
   return c < 0 ? std::strong_ordering::less
                : (c > 0 ? std::strong_ordering::greater : std::strong_ordering::equal);

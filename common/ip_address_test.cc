@@ -64,6 +64,7 @@ TEST(IpAddressTest, OrdersIpv4NumericallyThenIpv6Bytewise) {
   }
   std::sort(v.begin(), v.end());
   std::vector<std::string> got;
+  got.reserve(v.size());
   for (const auto& a : v) got.push_back(a.ToString());
   EXPECT_EQ(got, (std::vector<std::string>{"192.0.2.7", "192.0.2.100", "198.51.100.20",
                                            "2001:db8::100", "fe80::1"}));

@@ -147,7 +147,7 @@ class Loader {
 
     toml::table root;
     try {
-      root = toml::parse(std::string_view(content), std::string_view(path_));
+      root = toml::parse(content, path_);
     } catch (const toml::parse_error& e) {
       return MakeError(ErrorCode::kConfig, fmt::format("{}:{}:{}: {}", path_, e.source().begin.line,
                                                        e.source().begin.column, e.description()));
@@ -709,10 +709,11 @@ class Loader {
       }
     }
 
-    if (ok)
+    if (ok) {
       config.vhids.push_back(std::move(v));
-    else
+    } else {
       any_vhid_failed_ = true;
+    }
   }
 
   void LoadGroups(const toml::table* groups, ClusterConfig& config) {
@@ -839,8 +840,9 @@ class Loader {
   void LoadRenames(const std::vector<NodeExtra>& extras, ClusterConfig& config) {
     std::set<std::string> used;
     for (const VhidConfig& v : config.vhids) used.insert(v.interface);
-    for (const InterfaceGroup& g : config.groups)
+    for (const InterfaceGroup& g : config.groups) {
       used.insert(g.interfaces.begin(), g.interfaces.end());
+    }
     if (config.sync) used.insert(config.sync->interface);
     for (size_t i = 0; i < config.nodes.size(); ++i) {
       NodeConfig& node = config.nodes[i];

@@ -16,11 +16,12 @@ using Clock = std::chrono::steady_clock;
 std::string Errno(std::string_view what) { return std::string(what) + ": " + std::strerror(errno); }
 
 // Waits until fd is ready for `events` or the deadline passes.
-Result<void> WaitFor(int fd, short events, Clock::time_point deadline) {
+Result<void> WaitFor(int fd, int16_t events, Clock::time_point deadline) {
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0)
+    if (left.count() <= 0) {
       return MakeError(ErrorCode::kUnavailable, "ha-agent did not answer in time");
+    }
     pollfd p{fd, events, 0};
     int n = ::poll(&p, 1, static_cast<int>(left.count()));
     if (n > 0) return {};

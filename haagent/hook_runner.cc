@@ -51,7 +51,12 @@ void HookRunner::StartNext() {
     argv_s.insert(argv_s.end(), hook.args.begin(), hook.args.end());
     std::vector<std::string> env_s{
         "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"};
-    for (const auto& [k, v] : hook.env) env_s.push_back(k + "=" + v);
+    for (const auto& [k, v] : hook.env) {
+      std::string entry = k;
+      entry += '=';
+      entry += v;
+      env_s.push_back(std::move(entry));
+    }
     auto argv = CStrings(argv_s);
     auto envp = CStrings(env_s);
 
@@ -84,7 +89,7 @@ void HookRunner::Poll() {
     if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
     result.timed_out = killed_for_timeout_;
     if (result.exit_code == 127 && !result.timed_out) result.error = "cannot execute";
-    Finish(std::move(result));
+    Finish(result);
     return;
   }
   auto elapsed = std::chrono::steady_clock::now() - started_;
@@ -103,7 +108,7 @@ void HookRunner::Poll() {
   });
 }
 
-void HookRunner::Finish(HookResult result) {
+void HookRunner::Finish(const HookResult& result) {
   running_ = false;
   pid_ = -1;
   if (done_) done_(result);

@@ -50,7 +50,7 @@ class HookRunner {
  private:
   void StartNext();
   void Poll();
-  void Finish(HookResult result);
+  void Finish(const HookResult& result);
 
   boost::asio::io_context& io_;
   std::chrono::seconds timeout_;

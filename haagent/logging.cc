@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -84,13 +86,17 @@ bool StderrIsJournal() {
   // so a child whose stderr was redirected elsewhere keeps timestamps.
   const char* env = std::getenv("JOURNAL_STREAM");
   if (env == nullptr || *env == '\0') return false;
-  unsigned long long dev = 0;
-  unsigned long long ino = 0;
-  if (std::sscanf(env, "%llu:%llu", &dev, &ino) != 2) return false;
+  // "DEV:INO", both decimal.
+  char* end = nullptr;
+  errno = 0;
+  const uint64_t dev = std::strtoull(env, &end, 10);
+  if (errno != 0 || end == env || *end != ':') return false;
+  const char* ino_text = end + 1;
+  const uint64_t ino = std::strtoull(ino_text, &end, 10);
+  if (errno != 0 || end == ino_text || *end != '\0') return false;
   struct stat st {};
   if (::fstat(STDERR_FILENO, &st) != 0) return false;
-  return static_cast<unsigned long long>(st.st_dev) == dev &&
-         static_cast<unsigned long long>(st.st_ino) == ino;
+  return static_cast<uint64_t>(st.st_dev) == dev && static_cast<uint64_t>(st.st_ino) == ino;
 }
 
 void SetupLogging(std::string_view program, spdlog::level::level_enum level) {

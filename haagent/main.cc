@@ -41,7 +41,9 @@ std::string DefaultNodeName(const hafw::agent::ClusterConfig& config) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+int Main(int argc, char** argv) {
   AgentOptions options;
   options.config_path = std::string(hafw::agent::kDefaultConfigPath);
   options.control_socket = "/run/hafw/control.sock";
@@ -93,4 +95,19 @@ int main(int argc, char** argv) {
   }
 
   return hafw::agent::RunAgent(*config, *plan, options);
+}
+
+}  // namespace
+
+// An exception here is a bug (errors are values), but it must still end in a
+// clear message and a non-zero status rather than std::terminate.
+int main(int argc, char** argv) {
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ha-agent: internal error: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "ha-agent: internal error\n");
+  }
+  return 1;
 }

@@ -94,8 +94,9 @@ control::v1::StatusReply BuildStatus(const carp::VhostSet& vhosts, const StatusC
     by_if[key.first] = c;
   }
   for (const auto& [ifname, drops] : vhosts.InterfaceDrops()) {
-    if (auto it = by_if.find(ifname); it != by_if.end())
+    if (auto it = by_if.find(ifname); it != by_if.end()) {
       FillDrops(it->second->mutable_drops(), drops);
+    }
   }
   for (const auto& [ifname, drops] : ctx.socket_drops) {
     auto it = by_if.find(ifname);

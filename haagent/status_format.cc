@@ -35,7 +35,7 @@ std::string DropsText(const google::protobuf::Map<std::string, uint64_t>& drops)
 std::string FormatAge(double seconds) {
   if (seconds < 0) seconds = 0;
   if (seconds < 60) return fmt::format("{:.1f}s", seconds);
-  auto s = static_cast<long>(seconds);
+  auto s = static_cast<int64_t>(seconds);
   if (s < 3600) return fmt::format("{}m{:02}s", s / 60, s % 60);
   if (s < 86400) return fmt::format("{}h{:02}m", s / 3600, (s % 3600) / 60);
   return fmt::format("{}d{:02}h", s / 86400, (s % 86400) / 3600);

@@ -101,7 +101,8 @@ TEST(CodecTest, RejectsEveryShortLengthAsShort) {
   const auto full = FromHex(kV1Header);
   for (size_t len = 0; len < kAdvertisementSize; ++len) {
     // An exact-size heap copy so that ASan would flag any read past the end.
-    const std::vector<uint8_t> prefix(full.begin(), full.begin() + static_cast<long>(len));
+    const std::vector<uint8_t> prefix(full.begin(),
+                                      full.begin() + static_cast<std::ptrdiff_t>(len));
     const auto ad = DecodeAdvertisement(prefix);
     ASSERT_FALSE(ad.has_value()) << "length " << len;
     EXPECT_EQ(ad.error(), DropReason::kShort) << "length " << len;

@@ -16,13 +16,13 @@ DemotionGroups::DemotionGroups() {
   members_.emplace(std::string(kAllGroup), std::set<std::string, std::less<>>{});
 }
 
-void DemotionGroups::AddGroup(std::string name, std::vector<std::string> interfaces) {
+void DemotionGroups::AddGroup(const std::string& name, const std::vector<std::string>& interfaces) {
   if (name != kAllGroup) {
     counters_.try_emplace(name);
     auto& members = members_[name];
     for (const auto& ifname : interfaces) members.insert(ifname);
   }
-  for (auto& ifname : interfaces) AddInterface(std::move(ifname));
+  for (const auto& ifname : interfaces) AddInterface(ifname);
 }
 
 void DemotionGroups::AddInterface(std::string ifname) {

@@ -32,7 +32,7 @@ class DemotionGroups {
   DemotionGroups();
 
   // Declares a group and its member interfaces (an interface may be in several).
-  void AddGroup(std::string name, std::vector<std::string> interfaces);
+  void AddGroup(const std::string& name, const std::vector<std::string>& interfaces);
   // Makes an interface known (members of "all" are every known interface).
   void AddInterface(std::string ifname);
 

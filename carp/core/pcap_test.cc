@@ -97,7 +97,8 @@ TEST(PcapReaderTest, TruncatedFilesAreErrorsNotCrashes) {
   ASSERT_GT(bytes.size(), 24u);
   size_t complete = 0;
   for (size_t len = 0; len < bytes.size(); ++len) {
-    const std::vector<uint8_t> prefix(bytes.begin(), bytes.begin() + static_cast<long>(len));
+    const std::vector<uint8_t> prefix(bytes.begin(),
+                                      bytes.begin() + static_cast<std::ptrdiff_t>(len));
     const auto parsed = ParsePcap(prefix);
     if (parsed.has_value()) ++complete;  // cut exactly at a record boundary
   }

@@ -7,8 +7,8 @@ namespace hafw::carp {
 
 namespace {
 
-void Tag(const std::string& interface, uint8_t vhid, Actions actions, VhostActions& out) {
-  for (auto& action : actions) out.push_back(VhostAction{interface, vhid, std::move(action)});
+void Tag(const std::string& interface, uint8_t vhid, const Actions& actions, VhostActions& out) {
+  for (const auto& action : actions) out.push_back(VhostAction{interface, vhid, action});
 }
 
 using EngineMap = std::map<std::pair<std::string, uint8_t>, VhostEngine, std::less<>>;
@@ -31,7 +31,8 @@ void PropagateDemotion(const DemotionGroups& groups, EngineMap& engines, TimePoi
 
 VhostSet::VhostSet(DemotionGroups groups) : groups_(std::move(groups)) {}
 
-Result<void> VhostSet::Add(std::string interface, VhostConfig config, uint64_t cookie) {
+Result<void> VhostSet::Add(const std::string& interface, const VhostConfig& config,
+                           uint64_t cookie) {
   const uint8_t vhid = config.vhid;
   // The config layer validates too; these would break the wire format or the
   // election, so the core refuses them on its own.
@@ -56,7 +57,7 @@ Result<void> VhostSet::Add(std::string interface, VhostConfig config, uint64_t c
   groups_.AddInterface(interface);
   interface_drops_.try_emplace(interface);
   const bool link_up = link_up_.try_emplace(interface, true).first->second;
-  auto [it, inserted] = engines_.try_emplace(std::move(key), std::move(config), cookie);
+  auto [it, inserted] = engines_.try_emplace(std::move(key), config, cookie);
   // A new engine is INIT, so these only set its view of the world.
   it->second.OnDemotionChange(TimePoint{}, groups_.EffectiveDemotion(interface));
   if (!link_up) it->second.OnLinkChange(TimePoint{}, false);

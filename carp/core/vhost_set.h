@@ -43,7 +43,7 @@ class VhostSet {
   explicit VhostSet(DemotionGroups groups);
 
   // Adds a vhid on a parent interface. Errors: the vhid exists on that interface.
-  Result<void> Add(std::string interface, VhostConfig config, uint64_t cookie);
+  Result<void> Add(const std::string& interface, const VhostConfig& config, uint64_t cookie);
 
   VhostActions Start(TimePoint now);  // every vhid
   VhostActions Stop(TimePoint now);   // every vhid: bow-outs, VIPs removed

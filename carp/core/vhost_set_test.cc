@@ -10,7 +10,7 @@ namespace {
 
 using testing::ElementsAre;
 using testing::IsEmpty;
-using namespace testutil;  // NOLINT(build/namespaces): test helpers only
+using namespace testutil;  // NOLINT(google-build-using-namespace): test helpers only
 
 const TimePoint kT0 = TimePoint{} + Seconds(1000);
 
@@ -56,7 +56,8 @@ VhostSet AllMaster() {
   set.Start(kT0);
   set.OnTimer(kT0 + Seconds(3));
   for (const auto& [key, engine] : set.Engines()) {
-    EXPECT_EQ(engine.State(), VhostState::kMaster) << key.first << "/" << int(key.second);
+    EXPECT_EQ(engine.State(), VhostState::kMaster)
+        << key.first << "/" << static_cast<int>(key.second);
   }
   return set;
 }

@@ -40,7 +40,7 @@ class AddressManagerTest : public ::testing::Test {
 
 TEST_F(AddressManagerTest, AddRemoveIdempotentV4AndV6) {
   ScopedNetns in(lab_.ns_a);
-  ASSERT_TRUE(in.ok());
+  ASSERT_TRUE(in.Ok());
   auto link = QueryLink(lab_.if_a);
   ASSERT_TRUE(link.has_value()) << link.error().ToString();
   auto am = AddressManager::Open();
@@ -71,7 +71,7 @@ TEST_F(AddressManagerTest, AddRemoveIdempotentV4AndV6) {
 
 TEST_F(AddressManagerTest, RemoveIfPresentMatchesAnyPrefixLength) {
   ScopedNetns in(lab_.ns_a);
-  ASSERT_TRUE(in.ok());
+  ASSERT_TRUE(in.Ok());
   auto link = QueryLink(lab_.if_a);
   ASSERT_TRUE(link.has_value());
   auto am = AddressManager::Open();
@@ -94,7 +94,7 @@ TEST_F(AddressManagerTest, RemoveIfPresentMatchesAnyPrefixLength) {
 
 TEST_F(AddressManagerTest, ErrorsCarryTheNetlinkText) {
   ScopedNetns in(lab_.ns_a);
-  ASSERT_TRUE(in.ok());
+  ASSERT_TRUE(in.Ok());
   auto am = AddressManager::Open();
   ASSERT_TRUE(am.has_value());
   auto result = am->Add(999999, P("192.0.2.102/24"));

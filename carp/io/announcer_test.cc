@@ -45,7 +45,7 @@ class Capture {
   ~Capture() {
     if (fd_ >= 0) close(fd_);
   }
-  bool ok() const { return ok_; }
+  bool Ok() const { return ok_; }
 
   // The first frame within 3 s for which `match` is true.
   template <typename Match>
@@ -90,9 +90,9 @@ class AnnouncerTest : public ::testing::Test {
 
 TEST_F(AnnouncerTest, GratuitousArpWithInterfaceAndVirtualMac) {
   Capture capture(lab_.ns_b, lab_.if_b);
-  ASSERT_TRUE(capture.ok());
+  ASSERT_TRUE(capture.Ok());
   ScopedNetns in(lab_.ns_a);
-  ASSERT_TRUE(in.ok());
+  ASSERT_TRUE(in.Ok());
   auto link = QueryLink(lab_.if_a);
   ASSERT_TRUE(link.has_value());
   auto announcer = Announcer::Open();
@@ -120,9 +120,9 @@ TEST_F(AnnouncerTest, GratuitousArpWithInterfaceAndVirtualMac) {
 
 TEST_F(AnnouncerTest, UnsolicitedNaWithOverrideAndRouterFlag) {
   Capture capture(lab_.ns_b, lab_.if_b);
-  ASSERT_TRUE(capture.ok());
+  ASSERT_TRUE(capture.Ok());
   ScopedNetns in(lab_.ns_a);
-  ASSERT_TRUE(in.ok());
+  ASSERT_TRUE(in.Ok());
   auto link = QueryLink(lab_.if_a);
   ASSERT_TRUE(link.has_value());
   auto am = AddressManager::Open();

@@ -29,8 +29,10 @@ Result<std::unique_ptr<CarpIo>> CarpIo::Create(boost::asio::io_context& io, cons
   if (!vhosts) return MakeError(ErrorCode::kInvalidArgument, "carp io: no vhost set");
   // Every engine needs its VIP prefixes, with exactly the engine's addresses:
   // the HMAC covers them, so a mismatch here would be a silent split brain.
-  for (const auto& [key, engine] : vhosts->Engines()) {
-    const auto it = std::find_if(vhost_io.begin(), vhost_io.end(), [&](const VhostIo& v) {
+  for (const auto& entry : vhosts->Engines()) {
+    const auto& key = entry.first;
+    const auto& engine = entry.second;
+    const auto it = std::find_if(vhost_io.begin(), vhost_io.end(), [&key](const VhostIo& v) {
       return v.interface == key.first && v.vhid == key.second;
     });
     const std::string name = VhostName(key.first, key.second);
@@ -80,7 +82,14 @@ CarpIo::CarpIo(boost::asio::io_context& io, const Clock& clock,
   }
 }
 
-CarpIo::~CarpIo() { Shutdown(); }
+// Shutdown only logs through callbacks; an exception escaping a destructor
+// would terminate the agent, so contain it.
+CarpIo::~CarpIo() {
+  try {
+    Shutdown();
+  } catch (...) {  // NOLINT(bugprone-empty-catch): nothing sane to do while destroying
+  }
+}
 
 Result<void> CarpIo::Start() {
   if (started_) return MakeError(ErrorCode::kInvalidArgument, "carp io: already started");
@@ -291,10 +300,11 @@ void CarpIo::Execute(carp::VhostActions actions) {
     carp::VhostAction action = std::move(pending_.front());
     pending_.pop_front();
     Result<void> outcome = Perform(action);
-    if (!outcome)
+    if (!outcome) {
       ++(std::holds_alternative<carp::SendAdvertisement>(action.action) ? counters_.send_errors
          : std::holds_alternative<carp::AnnounceVips>(action.action)    ? counters_.announce_errors
                                                                         : counters_.vip_errors);
+    }
     if (callbacks_.on_action) callbacks_.on_action(action, outcome);
   }
   draining_ = false;

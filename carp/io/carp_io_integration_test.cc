@@ -105,7 +105,7 @@ TEST_F(CarpIoTest, TwoNodesElectOneMasterAndFailOverOnShutdown) {
 
   auto run = [&](Side& me, const Side& other) {
     ScopedNetns in(me.ns);
-    if (!in.ok()) me.error = "setns";
+    if (!in.Ok()) me.error = "setns";
     if (me.plant_leftover) {
       // A VIP left behind by a "crashed" earlier run.
       auto link = QueryLink(me.ifname);
@@ -189,7 +189,7 @@ TEST_F(CarpIoTest, TwoNodesElectOneMasterAndFailOverOnShutdown) {
 
 TEST_F(CarpIoTest, SendErrorsDemoteAndRecover) {
   ScopedNetns in(lab_.ns_a);
-  ASSERT_TRUE(in.ok());
+  ASSERT_TRUE(in.Ok());
   // Without a real IPv4 address there is no source: every advertisement fails
   // (a VIP is never used as the source).
   ASSERT_EQ(lab_.Ip(lab_.ns_a, {"addr", "del", "192.0.2.1/24", "dev", lab_.if_a}), 0);

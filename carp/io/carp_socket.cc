@@ -160,7 +160,7 @@ IpAddress CarpGroup(IpFamily family) {
 }
 
 Result<std::unique_ptr<CarpSocket>> CarpSocket::Open(boost::asio::io_context& io, IpFamily family,
-                                                     std::string ifname, int ifindex,
+                                                     const std::string& ifname, int ifindex,
                                                      ReceiveFn on_receive,
                                                      LocalAddressFn is_local) {
   if (ifname.empty() || ifname.size() >= IFNAMSIZ || ifindex <= 0) {
@@ -186,7 +186,8 @@ Result<std::unique_ptr<CarpSocket>> CarpSocket::Open(boost::asio::io_context& io
 }
 
 Result<std::unique_ptr<CarpSocket>> CarpSocket::OpenSendOnly(boost::asio::io_context& io,
-                                                             IpFamily family, std::string ifname,
+                                                             IpFamily family,
+                                                             const std::string& ifname,
                                                              int ifindex) {
   if (ifname.empty() || ifname.size() >= IFNAMSIZ || ifindex <= 0) {
     return MakeError(ErrorCode::kInvalidArgument, "carp socket: bad interface '" + ifname + "'");

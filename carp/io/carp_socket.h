@@ -66,7 +66,7 @@ class CarpSocket {
   // Opens, configures and starts reading. The socket belongs to the calling
   // thread's network namespace.
   static Result<std::unique_ptr<CarpSocket>> Open(boost::asio::io_context& io, IpFamily family,
-                                                  std::string ifname, int ifindex,
+                                                  const std::string& ifname, int ifindex,
                                                   ReceiveFn on_receive, LocalAddressFn is_local);
   // A socket that only sends, through `ifname` (a vhid's macvlan, so the
   // frames carry its virtual MAC), with a source address that may belong to
@@ -74,8 +74,8 @@ class CarpSocket {
   // group and a drop-all filter keeps its receive queue empty: advertisements
   // are received on the parent only.
   static Result<std::unique_ptr<CarpSocket>> OpenSendOnly(boost::asio::io_context& io,
-                                                          IpFamily family, std::string ifname,
-                                                          int ifindex);
+                                                          IpFamily family,
+                                                          const std::string& ifname, int ifindex);
   ~CarpSocket();
   CarpSocket(const CarpSocket&) = delete;
   CarpSocket& operator=(const CarpSocket&) = delete;

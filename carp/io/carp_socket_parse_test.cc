@@ -11,18 +11,18 @@ namespace {
 
 std::vector<uint8_t> Packet(size_t payload, uint8_t ihl = 5, int total = -1, uint8_t proto = 112,
                             uint8_t version = 4) {
-  std::vector<uint8_t> p(ihl * 4u + payload, 0);
+  std::vector<uint8_t> p(size_t{ihl} * 4u + payload, 0);
   if (p.size() < 20) p.resize(20);
   p[0] = static_cast<uint8_t>(version << 4 | ihl);
   const uint16_t len =
-      total < 0 ? static_cast<uint16_t>(ihl * 4u + payload) : static_cast<uint16_t>(total);
+      total < 0 ? static_cast<uint16_t>(size_t{ihl} * 4u + payload) : static_cast<uint16_t>(total);
   p[2] = static_cast<uint8_t>(len >> 8);
   p[3] = static_cast<uint8_t>(len);
   p[8] = 255;
   p[9] = proto;
   inet_pton(AF_INET, "192.0.2.1", p.data() + 12);
   inet_pton(AF_INET, "224.0.0.18", p.data() + 16);
-  for (size_t i = ihl * 4u; i < p.size(); ++i) p[i] = static_cast<uint8_t>(i);
+  for (size_t i = size_t{ihl} * 4u; i < p.size(); ++i) p[i] = static_cast<uint8_t>(i);
   return p;
 }
 

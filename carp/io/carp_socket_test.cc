@@ -64,7 +64,7 @@ class CarpSocketTest : public ::testing::Test {
                                      IpFamily family, std::vector<Received>& out,
                                      CarpSocket::LocalAddressFn is_local = nullptr) {
     ScopedNetns in(ns);
-    EXPECT_TRUE(in.ok());
+    EXPECT_TRUE(in.Ok());
     auto link = QueryLink(ifname);
     EXPECT_TRUE(link.has_value());
     if (!link) return nullptr;
@@ -171,7 +171,7 @@ TEST_F(CarpSocketTest, Ipv6MulticastFromLinkLocalWithHopLimit255) {
 void SendCrafted(const std::string& ns, const std::string& ifname, std::vector<uint8_t> packet,
                  const char* destination) {
   ScopedNetns in(ns);
-  ASSERT_TRUE(in.ok());
+  ASSERT_TRUE(in.Ok());
   int fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);  // IPPROTO_RAW implies IP_HDRINCL
   ASSERT_GE(fd, 0);
   ASSERT_EQ(setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname.c_str(), ifname.size() + 1), 0);
@@ -192,7 +192,7 @@ void SendCrafted(const std::string& ns, const std::string& ifname, std::vector<u
 std::vector<uint8_t> Ipv4Packet(const char* src, const char* dst, uint8_t ttl,
                                 std::span<const uint8_t> payload, uint8_t ihl = 5,
                                 std::optional<uint16_t> total_len = std::nullopt) {
-  std::vector<uint8_t> packet(ihl * 4u, 0);
+  std::vector<uint8_t> packet(size_t{ihl} * 4u, 0);
   packet[0] = static_cast<uint8_t>(0x40 | ihl);
   packet[1] = 0x10;
   const uint16_t len = total_len.value_or(static_cast<uint16_t>(packet.size() + payload.size()));

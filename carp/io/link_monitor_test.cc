@@ -38,7 +38,7 @@ bool RunUntil(boost::asio::io_context& io, Pred done) {
 
 TEST_F(LinkMonitorTest, InitialStateAndDownUpEvents) {
   ScopedNetns in(lab_.ns_a);
-  ASSERT_TRUE(in.ok());
+  ASSERT_TRUE(in.Ok());
   boost::asio::io_context io;
   std::vector<std::pair<std::string, bool>> events;
   auto monitor = LinkMonitor::Create(

@@ -21,6 +21,7 @@ std::atomic<int> lab_sequence{0};
 
 int RunCommandCapture(const std::vector<std::string>& argv, std::string* out) {
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   int pipe_fds[2] = {-1, -1};
@@ -113,7 +114,7 @@ void RemoveStaleLabs() {
   while (dirent* entry = readdir(dir)) {
     const std::string name = entry->d_name;
     if (name.rfind("hafwio-", 0) != 0) continue;
-    const pid_t pid = static_cast<pid_t>(std::atol(name.c_str() + 7));
+    const pid_t pid = static_cast<pid_t>(std::strtol(name.c_str() + 7, nullptr, 10));
     if (pid > 0 && pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH) stale.push_back(name);
   }
   closedir(dir);

@@ -71,7 +71,7 @@ class ScopedNetns {
   ~ScopedNetns();
   ScopedNetns(const ScopedNetns&) = delete;
   ScopedNetns& operator=(const ScopedNetns&) = delete;
-  bool ok() const { return ok_; }
+  bool Ok() const { return ok_; }
 
  private:
   int saved_ = -1;

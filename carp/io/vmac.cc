@@ -162,8 +162,9 @@ Result<std::optional<MacvlanLink>> VmacLinks::Find(const std::string& name) {
         link.ifindex = ifi->ifi_index;
         link.admin_up = (ifi->ifi_flags & IFF_UP) != 0;
         if (attrs.name != nullptr) link.name = mnl_attr_get_str(attrs.name);
-        if (attrs.link != nullptr)
+        if (attrs.link != nullptr) {
           link.lower_ifindex = static_cast<int>(mnl_attr_get_u32(attrs.link));
+        }
         if (attrs.address != nullptr &&
             mnl_attr_get_payload_len(attrs.address) == link.mac.size()) {
           std::memcpy(link.mac.data(), mnl_attr_get_payload(attrs.address), link.mac.size());

@@ -61,7 +61,7 @@ std::unique_ptr<VhostSet> MakeSet(const std::string& ifname, uint8_t advskew) {
 std::optional<MacvlanLink> FindLink(const std::string& ns, const std::string& name) {
   ScopedNetns in(ns);
   auto links = VmacLinks::Open();
-  if (!in.ok() || !links) return std::nullopt;
+  if (!in.Ok() || !links) return std::nullopt;
   auto found = links->Find(name);
   return found ? *found : std::nullopt;
 }
@@ -70,7 +70,7 @@ int VipsOn(const std::string& ns, const std::string& ifname) {
   ScopedNetns in(ns);
   auto link = QueryLink(ifname);
   auto am = AddressManager::Open();
-  if (!in.ok() || !link || !am) return -1;
+  if (!in.Ok() || !link || !am) return -1;
   auto list = am->List(link->ifindex);
   if (!list) return -1;
   int n = 0;
@@ -106,7 +106,7 @@ class Capture {
     ScopedNetns in(ns);
     fd_ = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
     auto link = QueryLink(ifname);
-    if (!in.ok() || fd_ < 0 || !link) return;
+    if (!in.Ok() || fd_ < 0 || !link) return;
     sockaddr_ll to{};
     to.sll_family = AF_PACKET;
     to.sll_protocol = htons(ETH_P_ALL);
@@ -119,7 +119,7 @@ class Capture {
   ~Capture() {
     if (fd_ >= 0) close(fd_);
   }
-  bool ok() const { return ok_; }
+  bool Ok() const { return ok_; }
 
   // Incoming frames for which `match` holds, until `window` has passed (or,
   // with stop_at_first, until the first one).
@@ -196,8 +196,9 @@ class Node {
   // Shutdown() on the node's thread; returns once it is done (at most 5 s).
   bool Shutdown() {
     shutdown_.store(true);
-    for (int i = 0; i < 500 && !shut_down_.load(); ++i)
+    for (int i = 0; i < 500 && !shut_down_.load(); ++i) {
       std::this_thread::sleep_for(milliseconds(10));
+    }
     return shut_down_.load();
   }
   void Stop() {
@@ -221,7 +222,7 @@ class Node {
   }
   void Loop() {
     ScopedNetns in(ns_);
-    if (!in.ok()) return SetError("setns " + ns_);
+    if (!in.Ok()) return SetError("setns " + ns_);
     boost::asio::io_context io;
     SteadyClock clock;
     CarpIoCallbacks callbacks;
@@ -282,7 +283,7 @@ TEST_F(VmacTest, MasterAnswersWithTheVirtualMacAndFailoverKeepsIt) {
     return link ? MacToString(link->mac) : std::string("?");
   }();
   Capture capture(lab.ns_c, lab.bridge);
-  ASSERT_TRUE(capture.ok());
+  ASSERT_TRUE(capture.Ok());
 
   Node a(lab.ns_a, lab.node_if, 0);
   Node b(lab.ns_b, lab.node_if, 100);
@@ -398,7 +399,7 @@ TEST_F(VmacTest, LeftoverIsReplacedAndForeignNameRefused) {
   auto ok = lab.Setup();
   ASSERT_TRUE(ok.has_value()) << ok.error().ToString();
   ScopedNetns in(lab.ns_a);
-  ASSERT_TRUE(in.ok());
+  ASSERT_TRUE(in.Ok());
   auto parent = QueryLink(lab.if_a);
   ASSERT_TRUE(parent.has_value());
   // The lab's interface names are long: the ifindex form of the name.
@@ -455,7 +456,7 @@ TEST_F(VmacTest, DeletedMacvlanOfAMasterIsRestored) {
   auto ok = lab.Setup();
   ASSERT_TRUE(ok.has_value()) << ok.error().ToString();
   ScopedNetns in(lab.ns_a);
-  ASSERT_TRUE(in.ok());
+  ASSERT_TRUE(in.Ok());
   boost::asio::io_context io;
   SteadyClock clock;
   auto created =

@@ -17,7 +17,7 @@
 
 namespace {
 
-using namespace hafw::agent::cli;  // NOLINT(build/namespaces): a main file
+using namespace hafw::agent::cli;  // NOLINT(google-build-using-namespace): a main file
 
 constexpr int kExitUsage = 2;
 constexpr int kExitUnreachable = 3;
@@ -89,7 +89,9 @@ int Execute(const Command& command, AgentConnection& connection, const std::stri
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+int Main(int argc, char** argv) {
   std::string socket = "/run/hafw/control.sock";
   Command command;
 
@@ -203,4 +205,19 @@ int main(int argc, char** argv) {
     return kExitUnreachable;
   }
   return Execute(command, *connection, socket);
+}
+
+}  // namespace
+
+// An exception here is a bug (errors are values), but it must still end in a
+// clear message and a non-zero status rather than std::terminate.
+int main(int argc, char** argv) {
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "hactl: internal error: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "hactl: internal error\n");
+  }
+  return 1;
 }

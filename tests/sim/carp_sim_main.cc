@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -35,7 +36,7 @@ std::vector<Scenario> ScenariosFor(const std::string& name, uint64_t seed) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int Main(int argc, char** argv) {
   CLI::App app{"Deterministic CARP simulator: seeded faults, continuous invariant checks"};
   uint64_t seed = 0;
   uint64_t seeds = 0;
@@ -114,4 +115,14 @@ int main(int argc, char** argv) {
       "{} loss-explained takeovers; {:.2f}s wall\n",
       runs, first, first + seeds - 1, scenario, failures, events, adverts, spurious, wall);
   return failures == 0 ? 0 : 1;
+}
+
+// Exceptions are bugs here too; report them instead of std::terminate.
+int main(int argc, char** argv) {
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "carp_sim: internal error: %s\n", e.what());
+  }
+  return 1;
 }

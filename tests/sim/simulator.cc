@@ -134,7 +134,7 @@ void Simulator::Boot(int node) {
     config.passphrase = Passphrase(v.vhid);
     const uint64_t cookie = cookie_rng_.Next();  // fresh per incarnation
     cookies += fmt::format(" {}/{}:{:016x}", v.interface, v.vhid, cookie);
-    auto added = n.set->Add(v.interface, std::move(config), cookie);
+    auto added = n.set->Add(v.interface, config, cookie);
     if (!added) Fail("setup", "VhostSet::Add: " + added.error().ToString());
   }
   Trace(fmt::format("n{} boot #{} local {}{}", node, n.incarnation, Secs(n.clock.ToLocal(Now())),
@@ -169,9 +169,9 @@ void Simulator::Stop(int node) {
   checker_.OnNodeDown(Now(), node);
 }
 
-void Simulator::Process(int node, BatchCause cause, VhostActions actions,
+void Simulator::Process(int node, BatchCause cause, const VhostActions& actions,
                         std::optional<ReceivedAd> rx, std::optional<size_t> rx_vhid) {
-  checker_.BeginBatch(Now(), node, cause, std::move(rx), rx_vhid);
+  checker_.BeginBatch(Now(), node, cause, rx, rx_vhid);
   for (const VhostAction& va : actions) {
     const std::optional<size_t> k = VhidIndex(va.interface, va.vhid);
     if (!k) {

@@ -85,7 +85,7 @@ class Simulator final : private ClusterView {
   void Boot(int node);
   void Crash(int node);
   void Stop(int node);
-  void Process(int node, BatchCause cause, VhostActions actions,
+  void Process(int node, BatchCause cause, const VhostActions& actions,
                std::optional<ReceivedAd> rx = std::nullopt,
                std::optional<size_t> rx_vhid = std::nullopt);
   void Transmit(int node, size_t vhid, const SendAdvertisement& send);
