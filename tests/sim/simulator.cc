@@ -232,7 +232,7 @@ void Simulator::Deliver(int to, int from, const std::string& iface,
   info.ttl = kRequiredTtl;
   info.from_local_address = to == from;
   VhostActions actions = n.set->OnPacket(n.clock.ToLocal(Now()), iface, info, bytes);
-  Process(to, BatchCause::kPacket, std::move(actions), ReceivedAd{from, to == from, *ad}, k);
+  Process(to, BatchCause::kPacket, actions, ReceivedAd{from, to == from, *ad}, k);
 }
 
 void Simulator::Reschedule(int node) {
