@@ -12,7 +12,6 @@
 namespace hafw::carp::io {
 namespace {
 
-using testing::NetnsLab;
 using testing::ScopedNetns;
 
 IpPrefix P(const char* text) { return *IpPrefix::Parse(text); }
@@ -27,16 +26,7 @@ std::optional<InterfaceAddress> FindAddress(AddressManager& am, int ifindex, con
   return std::nullopt;
 }
 
-class AddressManagerTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    HAFW_REQUIRE_ROOT_OR_SKIP();
-    auto ok = lab_.Setup();
-    ASSERT_TRUE(ok.has_value()) << ok.error().ToString();
-  }
-  void TearDown() override { lab_.Teardown(); }
-  NetnsLab lab_;
-};
+using AddressManagerTest = testing::NetnsLabTest;
 
 TEST_F(AddressManagerTest, AddRemoveIdempotentV4AndV6) {
   ScopedNetns in(lab_.ns_a);

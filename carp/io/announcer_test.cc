@@ -1,11 +1,5 @@
 #include "carp/io/announcer.h"
 
-#include <arpa/inet.h>
-#include <linux/if_ether.h>
-#include <linux/if_packet.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstring>
 #include <optional>
@@ -20,51 +14,18 @@
 namespace hafw::carp::io {
 namespace {
 
-using testing::NetnsLab;
+using testing::FrameCapture;
 using testing::ScopedNetns;
 
 IpAddress A(const char* text) { return *IpAddress::Parse(text); }
 
-// Captures every frame on an interface of the peer namespace.
-class Capture {
- public:
-  Capture(const std::string& ns, const std::string& ifname) {
-    ScopedNetns in(ns);
-    fd_ = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
-    auto link = QueryLink(ifname);
-    if (fd_ < 0 || !link) return;
-    sockaddr_ll bind_to{};
-    bind_to.sll_family = AF_PACKET;
-    bind_to.sll_protocol = htons(ETH_P_ALL);
-    bind_to.sll_ifindex = link->ifindex;
-    if (bind(fd_, reinterpret_cast<sockaddr*>(&bind_to), sizeof(bind_to)) != 0) return;
-    timeval tv{0, 100000};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    ok_ = true;
-  }
-  ~Capture() {
-    if (fd_ >= 0) close(fd_);
-  }
-  bool Ok() const { return ok_; }
-
-  // The first frame within 3 s for which `match` is true.
-  template <typename Match>
-  std::optional<std::vector<uint8_t>> WaitFor(Match match) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-    std::vector<uint8_t> frame(2048);
-    while (std::chrono::steady_clock::now() < deadline) {
-      ssize_t n = recv(fd_, frame.data(), frame.size(), 0);
-      if (n <= 0) continue;
-      std::vector<uint8_t> got(frame.begin(), frame.begin() + n);
-      if (match(got)) return got;
-    }
-    return std::nullopt;
-  }
-
- private:
-  int fd_ = -1;
-  bool ok_ = false;
-};
+// The first frame within 3 s for which `match` is true.
+template <typename Match>
+std::optional<std::vector<uint8_t>> WaitFor(FrameCapture& capture, Match match) {
+  auto frames = capture.Collect(match, std::chrono::seconds(3), /*stop_at_first=*/true);
+  if (frames.empty()) return std::nullopt;
+  return std::move(frames.front());
+}
 
 bool IsArpFor(const std::vector<uint8_t>& f, const IpAddress& vip) {
   return f.size() >= 42 && f[12] == 0x08 && f[13] == 0x06 &&
@@ -77,19 +38,10 @@ bool IsNaFor(const std::vector<uint8_t>& f, const IpAddress& vip) {
          f[54] == 136 && std::memcmp(f.data() + 54 + 8, vip.Bytes().data(), 16) == 0;
 }
 
-class AnnouncerTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    HAFW_REQUIRE_ROOT_OR_SKIP();
-    auto ok = lab_.Setup();
-    ASSERT_TRUE(ok.has_value()) << ok.error().ToString();
-  }
-  void TearDown() override { lab_.Teardown(); }
-  NetnsLab lab_;
-};
+using AnnouncerTest = testing::NetnsLabTest;
 
 TEST_F(AnnouncerTest, GratuitousArpWithInterfaceAndVirtualMac) {
-  Capture capture(lab_.ns_b, lab_.if_b);
+  FrameCapture capture(lab_.ns_b, lab_.if_b);
   ASSERT_TRUE(capture.Ok());
   ScopedNetns in(lab_.ns_a);
   ASSERT_TRUE(in.Ok());
@@ -102,7 +54,7 @@ TEST_F(AnnouncerTest, GratuitousArpWithInterfaceAndVirtualMac) {
   for (const MacAddress& mac : {link->mac, VirtualMac(7)}) {
     SCOPED_TRACE(MacToString(mac));
     ASSERT_TRUE(announcer->GratuitousArp(link->ifindex, mac, vip).has_value());
-    auto frame = capture.WaitFor([&](const std::vector<uint8_t>& f) {
+    auto frame = WaitFor(capture, [&](const std::vector<uint8_t>& f) {
       return IsArpFor(f, vip) && std::memcmp(f.data() + 6, mac.data(), 6) == 0;
     });
     ASSERT_TRUE(frame);
@@ -119,7 +71,7 @@ TEST_F(AnnouncerTest, GratuitousArpWithInterfaceAndVirtualMac) {
 }
 
 TEST_F(AnnouncerTest, UnsolicitedNaWithOverrideAndRouterFlag) {
-  Capture capture(lab_.ns_b, lab_.if_b);
+  FrameCapture capture(lab_.ns_b, lab_.if_b);
   ASSERT_TRUE(capture.Ok());
   ScopedNetns in(lab_.ns_a);
   ASSERT_TRUE(in.Ok());
@@ -140,7 +92,7 @@ TEST_F(AnnouncerTest, UnsolicitedNaWithOverrideAndRouterFlag) {
     EXPECT_EQ(Ipv6Forwarding(lab_.if_a), forwarding);
     auto sent = announcer->UnsolicitedNa(lab_.if_a, link->ifindex, link->mac, vip);
     ASSERT_TRUE(sent.has_value()) << sent.error().ToString();
-    auto frame = capture.WaitFor([&](const std::vector<uint8_t>& f) {
+    auto frame = WaitFor(capture, [&](const std::vector<uint8_t>& f) {
       return IsNaFor(f, vip) && ((f[58] & 0x80) != 0) == forwarding;
     });
     ASSERT_TRUE(frame);

@@ -17,7 +17,6 @@
 namespace hafw::carp::io {
 namespace {
 
-using testing::NetnsLab;
 using testing::ScopedNetns;
 
 IpPrefix P(const char* text) { return *IpPrefix::Parse(text); }
@@ -39,18 +38,7 @@ std::unique_ptr<VhostSet> MakeSet(const std::string& ifname, uint8_t advskew) {
 }
 
 // Whether every (or no) VIP is on the interface, seen from the current namespace.
-int VipsPresent(const std::string& ifname) {
-  auto link = QueryLink(ifname);
-  auto am = AddressManager::Open();
-  if (!link || !am) return -1;
-  auto list = am->List(link->ifindex);
-  if (!list) return -1;
-  int n = 0;
-  for (const auto& entry : *list) {
-    for (const auto& vip : kVips) n += entry.prefix.address == vip.address ? 1 : 0;
-  }
-  return n;
-}
+int VipsPresent(const std::string& ifname) { return testing::CountAddressesOn(ifname, kVips); }
 
 void RunFor(boost::asio::io_context& io, std::chrono::milliseconds d) {
   const auto until = std::chrono::steady_clock::now() + d;
@@ -79,16 +67,7 @@ struct Side {
   uint64_t bow_outs = 0;
 };
 
-class CarpIoTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    HAFW_REQUIRE_ROOT_OR_SKIP();
-    auto ok = lab_.Setup();
-    ASSERT_TRUE(ok.has_value()) << ok.error().ToString();
-  }
-  void TearDown() override { lab_.Teardown(); }
-  NetnsLab lab_;
-};
+using CarpIoTest = testing::NetnsLabTest;
 
 TEST_F(CarpIoTest, TwoNodesElectOneMasterAndFailOverOnShutdown) {
   Side a;

@@ -11,6 +11,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <initializer_list>
 #include <utility>
 
 #include <boost/system/error_code.hpp>
@@ -47,76 +48,107 @@ IpAddress FromV6(const in6_addr& a) {
   return IpAddress::V6(bytes);
 }
 
-Result<void> ConfigureV4(int fd, int ifindex) {
+struct IntOpt {
+  int name;
+  int value;
+  const char* what;
+};
+
+// Stops at the first failure; the caller then discards the socket.
+Result<void> SetOpts(int fd, int level, std::initializer_list<IntOpt> opts) {
+  for (const IntOpt& opt : opts) {
+    auto r = SetOpt(fd, level, opt.name, opt.value, opt.what);
+    if (!r) return r;
+  }
+  return {};
+}
+
+// What both the receiving and the send-only socket need: the egress
+// interface, TTL / hop limit 255 (receivers drop anything less), no loopback.
+Result<void> ConfigureSending(int fd, IpFamily family, int ifindex) {
+  if (family == IpFamily::kV6) {
+    return SetOpts(fd, IPPROTO_IPV6,
+                   {{IPV6_MULTICAST_IF, ifindex, "IPV6_MULTICAST_IF"},
+                    {IPV6_MULTICAST_HOPS, kRequiredTtl, "IPV6_MULTICAST_HOPS"},
+                    {IPV6_UNICAST_HOPS, kRequiredTtl, "IPV6_UNICAST_HOPS"},
+                    {IPV6_MULTICAST_LOOP, 0, "IPV6_MULTICAST_LOOP"}});
+  }
+  // IP_MULTICAST_IF takes a struct, not an int.
+  ip_mreqn out{};
+  out.imr_ifindex = ifindex;
+  if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &out, sizeof(out)) < 0) {
+    return tl::unexpected(SysError("IP_MULTICAST_IF"));
+  }
+  return SetOpts(fd, IPPROTO_IP,
+                 {{IP_MULTICAST_TTL, kRequiredTtl, "IP_MULTICAST_TTL"},
+                  {IP_TTL, kRequiredTtl, "IP_TTL"},
+                  {IP_MULTICAST_LOOP, 0, "IP_MULTICAST_LOOP"},
+                  {IP_TOS, kTosLowDelay, "IP_TOS"},
+                  {IP_MTU_DISCOVER, IP_PMTUDISC_DO, "IP_MTU_DISCOVER"}});
+}
+
+Result<void> JoinGroup(int fd, IpFamily family, int ifindex) {
+  if (family == IpFamily::kV6) {
+    ipv6_mreq mreq{};
+    inet_pton(AF_INET6, "ff02::12", &mreq.ipv6mr_multiaddr);
+    mreq.ipv6mr_interface = static_cast<unsigned>(ifindex);
+    if (setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &mreq, sizeof(mreq)) < 0) {
+      return tl::unexpected(SysError("IPV6_JOIN_GROUP ff02::12"));
+    }
+    return {};
+  }
   ip_mreqn mreq{};
   inet_pton(AF_INET, "224.0.0.18", &mreq.imr_multiaddr);
   mreq.imr_ifindex = ifindex;
   if (setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof(mreq)) < 0) {
     return tl::unexpected(SysError("IP_ADD_MEMBERSHIP 224.0.0.18"));
   }
-  ip_mreqn out{};
-  out.imr_ifindex = ifindex;
-  if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &out, sizeof(out)) < 0) {
-    return tl::unexpected(SysError("IP_MULTICAST_IF"));
+  return {};
+}
+
+// Receive: the group, the sending options, and the TTL / hop limit and
+// destination of each datagram as control messages.
+Result<void> ConfigureReceive(int fd, IpFamily family, int ifindex) {
+  auto r = JoinGroup(fd, family, ifindex);
+  if (r) r = ConfigureSending(fd, family, ifindex);
+  if (!r) return r;
+  if (family == IpFamily::kV6) {
+    return SetOpts(
+        fd, IPPROTO_IPV6,
+        {{IPV6_RECVHOPLIMIT, 1, "IPV6_RECVHOPLIMIT"}, {IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO"}});
   }
-  for (auto r : {SetOpt(fd, IPPROTO_IP, IP_MULTICAST_TTL, kRequiredTtl, "IP_MULTICAST_TTL"),
-                 SetOpt(fd, IPPROTO_IP, IP_TTL, kRequiredTtl, "IP_TTL"),
-                 SetOpt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, 0, "IP_MULTICAST_LOOP"),
-                 SetOpt(fd, IPPROTO_IP, IP_TOS, kTosLowDelay, "IP_TOS"),
-                 SetOpt(fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO, "IP_MTU_DISCOVER"),
-                 SetOpt(fd, IPPROTO_IP, IP_RECVTTL, 1, "IP_RECVTTL")}) {
-    if (!r) return r;
+  return SetOpts(fd, IPPROTO_IP, {{IP_RECVTTL, 1, "IP_RECVTTL"}});
+}
+
+// Send-only: the sending options and no group. It sends from the parent's
+// address, which is not an address of the macvlan; without FREEBIND the
+// kernel refuses it (EINVAL).
+Result<void> ConfigureSendOnly(int fd, IpFamily family, int ifindex) {
+  auto r = ConfigureSending(fd, family, ifindex);
+  if (!r) return r;
+  if (family == IpFamily::kV6) {
+    return SetOpts(fd, IPPROTO_IPV6, {{IPV6_FREEBIND, 1, "IPV6_FREEBIND"}});
+  }
+  return SetOpts(fd, IPPROTO_IP, {{IP_FREEBIND, 1, "IP_FREEBIND"}});
+}
+
+Result<void> BindToDevice(int fd, const std::string& ifname) {
+  if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname.c_str(),
+                 static_cast<socklen_t>(ifname.size() + 1)) < 0) {
+    return tl::unexpected(SysError("SO_BINDTODEVICE"));
   }
   return {};
 }
 
-Result<void> ConfigureV6(int fd, int ifindex) {
-  ipv6_mreq mreq{};
-  inet_pton(AF_INET6, "ff02::12", &mreq.ipv6mr_multiaddr);
-  mreq.ipv6mr_interface = static_cast<unsigned>(ifindex);
-  if (setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &mreq, sizeof(mreq)) < 0) {
-    return tl::unexpected(SysError("IPV6_JOIN_GROUP ff02::12"));
+// A raw CARP socket of `family`, after checking the interface arguments.
+Result<int> OpenRawSocket(IpFamily family, const std::string& ifname, int ifindex) {
+  if (ifname.empty() || ifname.size() >= IFNAMSIZ || ifindex <= 0) {
+    return MakeError(ErrorCode::kInvalidArgument, "carp socket: bad interface '" + ifname + "'");
   }
-  for (auto r : {SetOpt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, ifindex, "IPV6_MULTICAST_IF"),
-                 SetOpt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, kRequiredTtl, "IPV6_MULTICAST_HOPS"),
-                 SetOpt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, kRequiredTtl, "IPV6_UNICAST_HOPS"),
-                 SetOpt(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 0, "IPV6_MULTICAST_LOOP"),
-                 SetOpt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1, "IPV6_RECVHOPLIMIT"),
-                 SetOpt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO")}) {
-    if (!r) return r;
-  }
-  return {};
-}
-
-// Send-only: the multicast and unicast TTL, TOS, DF, no loopback; no group.
-Result<void> ConfigureSendV4(int fd, int ifindex) {
-  ip_mreqn out{};
-  out.imr_ifindex = ifindex;
-  if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &out, sizeof(out)) < 0) {
-    return tl::unexpected(SysError("IP_MULTICAST_IF"));
-  }
-  for (auto r : {SetOpt(fd, IPPROTO_IP, IP_MULTICAST_TTL, kRequiredTtl, "IP_MULTICAST_TTL"),
-                 SetOpt(fd, IPPROTO_IP, IP_TTL, kRequiredTtl, "IP_TTL"),
-                 SetOpt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, 0, "IP_MULTICAST_LOOP"),
-                 SetOpt(fd, IPPROTO_IP, IP_TOS, kTosLowDelay, "IP_TOS"),
-                 SetOpt(fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO, "IP_MTU_DISCOVER"),
-                 SetOpt(fd, IPPROTO_IP, IP_FREEBIND, 1, "IP_FREEBIND")}) {
-    if (!r) return r;
-  }
-  return {};
-}
-
-Result<void> ConfigureSendV6(int fd, int ifindex) {
-  for (auto r : {SetOpt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, ifindex, "IPV6_MULTICAST_IF"),
-                 SetOpt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, kRequiredTtl, "IPV6_MULTICAST_HOPS"),
-                 SetOpt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, kRequiredTtl, "IPV6_UNICAST_HOPS"),
-                 SetOpt(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 0, "IPV6_MULTICAST_LOOP"),
-                 // The parent's link-local source is not an address of the
-                 // macvlan; without this the kernel refuses it (EINVAL).
-                 SetOpt(fd, IPPROTO_IPV6, IPV6_FREEBIND, 1, "IPV6_FREEBIND")}) {
-    if (!r) return r;
-  }
-  return {};
+  const int domain = family == IpFamily::kV4 ? AF_INET : AF_INET6;
+  int fd = socket(domain, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, kIpProtocolCarp);
+  if (fd < 0) return tl::unexpected(SysError("carp socket"));
+  return fd;
 }
 
 Result<void> DropEverything(int fd) {
@@ -163,21 +195,14 @@ Result<std::unique_ptr<CarpSocket>> CarpSocket::Open(boost::asio::io_context& io
                                                      const std::string& ifname, int ifindex,
                                                      ReceiveFn on_receive,
                                                      LocalAddressFn is_local) {
-  if (ifname.empty() || ifname.size() >= IFNAMSIZ || ifindex <= 0) {
-    return MakeError(ErrorCode::kInvalidArgument, "carp socket: bad interface '" + ifname + "'");
-  }
-  const int domain = family == IpFamily::kV4 ? AF_INET : AF_INET6;
-  int fd = socket(domain, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, kIpProtocolCarp);
-  if (fd < 0) return tl::unexpected(SysError("carp socket"));
+  auto fd = OpenRawSocket(family, ifname, ifindex);
+  if (!fd) return tl::unexpected(fd.error());
   // From here the CarpSocket owns fd (the descriptor closes it).
   std::unique_ptr<CarpSocket> sock(
-      new CarpSocket(io, fd, family, ifname, ifindex, std::move(on_receive), std::move(is_local)));
+      new CarpSocket(io, *fd, family, ifname, ifindex, std::move(on_receive), std::move(is_local)));
   const std::string prefix = "carp " + std::string(IpFamilyName(family)) + " socket on " + ifname;
-  if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname.c_str(),
-                 static_cast<socklen_t>(ifname.size() + 1)) < 0) {
-    return tl::unexpected(SysError(prefix + ": SO_BINDTODEVICE"));
-  }
-  auto configured = family == IpFamily::kV4 ? ConfigureV4(fd, ifindex) : ConfigureV6(fd, ifindex);
+  auto configured = BindToDevice(*fd, ifname);
+  if (configured) configured = ConfigureReceive(*fd, family, ifindex);
   if (!configured) {
     return MakeError(ErrorCode::kIo, prefix + ": " + configured.error().context);
   }
@@ -189,25 +214,15 @@ Result<std::unique_ptr<CarpSocket>> CarpSocket::OpenSendOnly(boost::asio::io_con
                                                              IpFamily family,
                                                              const std::string& ifname,
                                                              int ifindex) {
-  if (ifname.empty() || ifname.size() >= IFNAMSIZ || ifindex <= 0) {
-    return MakeError(ErrorCode::kInvalidArgument, "carp socket: bad interface '" + ifname + "'");
-  }
-  const int domain = family == IpFamily::kV4 ? AF_INET : AF_INET6;
-  int fd = socket(domain, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, kIpProtocolCarp);
-  if (fd < 0) return tl::unexpected(SysError("carp socket"));
-  std::unique_ptr<CarpSocket> sock(new CarpSocket(io, fd, family, ifname, ifindex, {}, {}));
+  auto fd = OpenRawSocket(family, ifname, ifindex);
+  if (!fd) return tl::unexpected(fd.error());
+  std::unique_ptr<CarpSocket> sock(new CarpSocket(io, *fd, family, ifname, ifindex, {}, {}));
   sock->send_only_ = true;
   const std::string prefix =
       "carp " + std::string(IpFamilyName(family)) + " send socket on " + ifname;
-  auto configured = DropEverything(fd);
-  if (configured && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname.c_str(),
-                               static_cast<socklen_t>(ifname.size() + 1)) < 0) {
-    configured = tl::unexpected(SysError("SO_BINDTODEVICE"));
-  }
-  if (configured) {
-    configured =
-        family == IpFamily::kV4 ? ConfigureSendV4(fd, ifindex) : ConfigureSendV6(fd, ifindex);
-  }
+  auto configured = DropEverything(*fd);
+  if (configured) configured = BindToDevice(*fd, ifname);
+  if (configured) configured = ConfigureSendOnly(*fd, family, ifindex);
   if (!configured) return MakeError(ErrorCode::kIo, prefix + ": " + configured.error().context);
   return sock;
 }

@@ -22,7 +22,7 @@
 namespace hafw::carp::io {
 namespace {
 
-using testing::NetnsLab;
+using testing::RunUntil;
 using testing::ScopedNetns;
 
 IpAddress A(const char* text) { return *IpAddress::Parse(text); }
@@ -40,25 +40,8 @@ AdvertisementBytes SampleAd() {
   return carp::EncodeAdvertisement(ad);
 }
 
-template <typename Pred>
-bool RunUntil(boost::asio::io_context& io, Pred done) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!done() && std::chrono::steady_clock::now() < deadline) {
-    io.restart();
-    io.run_for(std::chrono::milliseconds(20));
-  }
-  return done();
-}
-
-class CarpSocketTest : public ::testing::Test {
+class CarpSocketTest : public testing::NetnsLabTest {
  protected:
-  void SetUp() override {
-    HAFW_REQUIRE_ROOT_OR_SKIP();
-    auto ok = lab_.Setup();
-    ASSERT_TRUE(ok.has_value()) << ok.error().ToString();
-  }
-  void TearDown() override { lab_.Teardown(); }
-
   // Opens a socket of `family` on the lab interface of `ns`, collecting into `out`.
   std::unique_ptr<CarpSocket> OpenIn(const std::string& ns, const std::string& ifname,
                                      IpFamily family, std::vector<Received>& out,
@@ -93,7 +76,6 @@ class CarpSocketTest : public ::testing::Test {
     return std::nullopt;
   }
 
-  NetnsLab lab_;
   boost::asio::io_context io_;
 };
 

@@ -18,46 +18,21 @@
 namespace hafw::carp::io {
 namespace {
 
-struct LinkAttrs {
-  const nlattr* name = nullptr;
-  const nlattr* address = nullptr;
-  const nlattr* operstate = nullptr;
-};
-
-int LinkAttrCallback(const nlattr* attr, void* data) {
-  auto* attrs = static_cast<LinkAttrs*>(data);
-  switch (mnl_attr_get_type(attr)) {
-    case IFLA_IFNAME:
-      if (mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0) attrs->name = attr;
-      break;
-    case IFLA_ADDRESS:
-      attrs->address = attr;
-      break;
-    case IFLA_OPERSTATE:
-      if (mnl_attr_validate(attr, MNL_TYPE_U8) >= 0) attrs->operstate = attr;
-      break;
-    default:
-      break;
-  }
-  return MNL_CB_OK;
-}
-
 // Parses RTM_NEWLINK / RTM_DELLINK; nullopt for anything malformed.
 std::optional<LinkInfo> ParseLink(const nlmsghdr& msg) {
   if (msg.nlmsg_type != RTM_NEWLINK && msg.nlmsg_type != RTM_DELLINK) return std::nullopt;
   if (msg.nlmsg_len < mnl_nlmsg_size(sizeof(ifinfomsg))) return std::nullopt;
   const auto* ifi = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(&msg));
-  LinkAttrs attrs;
-  if (mnl_attr_parse(&msg, sizeof(ifinfomsg), LinkAttrCallback, &attrs) < 0) return std::nullopt;
-  if (attrs.name == nullptr) return std::nullopt;
+  const auto attrs = ParseLinkAttrs(msg);
+  if (!attrs || attrs->name == nullptr) return std::nullopt;
   LinkInfo link;
   link.ifindex = ifi->ifi_index;
   link.flags = ifi->ifi_flags;
-  link.name = mnl_attr_get_str(attrs.name);
-  if (attrs.address != nullptr && mnl_attr_get_payload_len(attrs.address) == link.mac.size()) {
-    std::memcpy(link.mac.data(), mnl_attr_get_payload(attrs.address), link.mac.size());
+  link.name = mnl_attr_get_str(attrs->name);
+  if (attrs->address != nullptr && mnl_attr_get_payload_len(attrs->address) == link.mac.size()) {
+    std::memcpy(link.mac.data(), mnl_attr_get_payload(attrs->address), link.mac.size());
   }
-  if (attrs.operstate != nullptr) link.operstate = mnl_attr_get_u8(attrs.operstate);
+  if (attrs->operstate != nullptr) link.operstate = mnl_attr_get_u8(attrs->operstate);
   return link;
 }
 

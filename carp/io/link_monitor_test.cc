@@ -1,6 +1,5 @@
 #include "carp/io/link_monitor.h"
 
-#include <chrono>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -11,30 +10,10 @@
 namespace hafw::carp::io {
 namespace {
 
-using testing::NetnsLab;
+using testing::RunUntil;
 using testing::ScopedNetns;
 
-class LinkMonitorTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    HAFW_REQUIRE_ROOT_OR_SKIP();
-    auto ok = lab_.Setup();
-    ASSERT_TRUE(ok.has_value()) << ok.error().ToString();
-  }
-  void TearDown() override { lab_.Teardown(); }
-  NetnsLab lab_;
-};
-
-// Runs the loop until `done` or 5 s.
-template <typename Pred>
-bool RunUntil(boost::asio::io_context& io, Pred done) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!done() && std::chrono::steady_clock::now() < deadline) {
-    io.restart();
-    io.run_for(std::chrono::milliseconds(20));
-  }
-  return done();
-}
+using LinkMonitorTest = testing::NetnsLabTest;
 
 TEST_F(LinkMonitorTest, InitialStateAndDownUpEvents) {
   ScopedNetns in(lab_.ns_a);

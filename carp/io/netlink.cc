@@ -1,6 +1,7 @@
 #include "carp/io/netlink.h"
 
 #include <libmnl/libmnl.h>
+#include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
@@ -52,6 +53,33 @@ int ErrorCallback(const nlmsghdr* nlh, void* data) {
 }
 
 int DoneCallback(const nlmsghdr*, void*) { return MNL_CB_STOP; }
+
+int LinkAttrCallback(const nlattr* attr, void* data) {
+  auto* attrs = static_cast<LinkAttrs*>(data);
+  switch (mnl_attr_get_type(attr)) {
+    case IFLA_IFNAME:
+      if (mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0) attrs->name = attr;
+      break;
+    case IFLA_ADDRESS:
+      attrs->address = attr;
+      break;
+    case IFLA_OPERSTATE:
+      if (mnl_attr_validate(attr, MNL_TYPE_U8) >= 0) attrs->operstate = attr;
+      break;
+    case IFLA_LINK:
+      if (mnl_attr_validate(attr, MNL_TYPE_U32) >= 0) attrs->link = attr;
+      break;
+    case IFLA_LINKINFO:
+      if (mnl_attr_validate(attr, MNL_TYPE_NESTED) >= 0) attrs->linkinfo = attr;
+      break;
+    case IFLA_AF_SPEC:
+      if (mnl_attr_validate(attr, MNL_TYPE_NESTED) >= 0) attrs->af_spec = attr;
+      break;
+    default:
+      break;
+  }
+  return MNL_CB_OK;
+}
 
 }  // namespace
 
@@ -131,6 +159,12 @@ Result<void> NetlinkSocket::Transact(nlmsghdr* request, const MessageFn& on_mess
   }
   last_errno_ = EPROTO;
   return MakeError(ErrorCode::kIo, std::string(what) + ": netlink reply did not end");
+}
+
+std::optional<LinkAttrs> ParseLinkAttrs(const nlmsghdr& msg) {
+  LinkAttrs attrs;
+  if (mnl_attr_parse(&msg, sizeof(ifinfomsg), LinkAttrCallback, &attrs) < 0) return std::nullopt;
+  return attrs;
 }
 
 }  // namespace hafw::carp::io

@@ -9,10 +9,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "common/result.h"
 
 struct mnl_socket;
+struct nlattr;
 struct nlmsghdr;
 
 namespace hafw::carp::io {
@@ -49,6 +51,21 @@ class NetlinkSocket {
   uint32_t seq_ = 0;
   int last_errno_ = 0;
 };
+
+// The IFLA_* attributes of a link message that carp/io reads; null when the
+// message lacks them or they fail validation.
+struct LinkAttrs {
+  const nlattr* name = nullptr;       // IFLA_IFNAME, NUL-terminated
+  const nlattr* address = nullptr;    // IFLA_ADDRESS, length unchecked
+  const nlattr* operstate = nullptr;  // IFLA_OPERSTATE, u8
+  const nlattr* link = nullptr;       // IFLA_LINK, u32
+  const nlattr* linkinfo = nullptr;   // IFLA_LINKINFO, nested
+  const nlattr* af_spec = nullptr;    // IFLA_AF_SPEC, nested
+};
+
+// Parses the attributes after the ifinfomsg of an RTM_*LINK message; nullopt
+// when they are malformed. The caller checks nlmsg_type and nlmsg_len.
+std::optional<LinkAttrs> ParseLinkAttrs(const nlmsghdr& msg);
 
 // Buffer size for one netlink request or one batch of replies.
 inline constexpr size_t kNetlinkBufferSize = 32768;

@@ -1,9 +1,13 @@
 #include "carp/io/netns_lab.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +17,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
+
+#include "carp/io/address_manager.h"
+#include "carp/io/link_monitor.h"
 
 namespace hafw::carp::io::testing {
 namespace {
@@ -238,6 +245,56 @@ ScopedNetns::~ScopedNetns() {
     }
     close(saved_);
   }
+}
+
+void NetnsLabTest::SetUp() {
+  HAFW_REQUIRE_ROOT_OR_SKIP();
+  auto ok = lab_.Setup();
+  ASSERT_TRUE(ok.has_value()) << ok.error().ToString();
+}
+
+FrameCapture::FrameCapture(const std::string& ns, const std::string& ifname) {
+  ScopedNetns in(ns);
+  fd_ = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+  auto link = QueryLink(ifname);
+  if (!in.Ok() || fd_ < 0 || !link) return;
+  sockaddr_ll to{};
+  to.sll_family = AF_PACKET;
+  to.sll_protocol = htons(ETH_P_ALL);
+  to.sll_ifindex = link->ifindex;
+  if (bind(fd_, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != 0) return;
+  // The receive timeout lets Collect look at its deadline.
+  timeval tv{0, 50000};
+  setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  ok_ = true;
+}
+
+FrameCapture::~FrameCapture() {
+  if (fd_ >= 0) close(fd_);
+}
+
+bool FrameCapture::ReceiveIncoming(std::vector<uint8_t>& frame) {
+  frame.resize(2048);
+  sockaddr_ll from{};
+  socklen_t len = sizeof(from);
+  ssize_t n =
+      recvfrom(fd_, frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
+  if (n <= 0 || from.sll_pkttype == PACKET_OUTGOING) return false;
+  frame.resize(static_cast<size_t>(n));
+  return true;
+}
+
+int CountAddressesOn(const std::string& ifname, const std::vector<IpPrefix>& prefixes) {
+  auto link = QueryLink(ifname);
+  auto am = AddressManager::Open();
+  if (!link || !am) return -1;
+  auto list = am->List(link->ifindex);
+  if (!list) return -1;
+  int n = 0;
+  for (const auto& entry : *list) {
+    for (const auto& p : prefixes) n += entry.prefix.address == p.address ? 1 : 0;
+  }
+  return n;
 }
 
 }  // namespace hafw::carp::io::testing

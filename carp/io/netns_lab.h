@@ -4,9 +4,16 @@
 // by the test itself (names carry the pid and a sequence number, addresses are
 // documentation ones). Never touches the root namespace's interfaces.
 
+#include <chrono>
+#include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include <gtest/gtest.h>
+#include <boost/asio/io_context.hpp>
+
+#include "common/ip_address.h"
 #include "common/result.h"
 
 namespace hafw::carp::io::testing {
@@ -77,6 +84,64 @@ class ScopedNetns {
   int saved_ = -1;
   bool ok_ = false;
 };
+
+// Fixture: a fresh NetnsLab for every test, skipped or failed without root as
+// HAFW_REQUIRE_ROOT_OR_SKIP says.
+class NetnsLabTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override { lab_.Teardown(); }
+  NetnsLab lab_;
+};
+
+// Every frame on one interface of a namespace (AF_PACKET), read until a deadline.
+class FrameCapture {
+ public:
+  FrameCapture(const std::string& ns, const std::string& ifname);
+  ~FrameCapture();
+  FrameCapture(const FrameCapture&) = delete;
+  FrameCapture& operator=(const FrameCapture&) = delete;
+  bool Ok() const { return ok_; }
+
+  // Incoming frames for which `match` holds, until `window` has passed (or,
+  // with stop_at_first, until the first one). Frames the namespace sends
+  // itself are skipped.
+  template <typename Match>
+  std::vector<std::vector<uint8_t>> Collect(Match match, std::chrono::milliseconds window,
+                                            bool stop_at_first) {
+    std::vector<std::vector<uint8_t>> out;
+    const auto deadline = std::chrono::steady_clock::now() + window;
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::vector<uint8_t> got;
+      if (!ReceiveIncoming(got) || !match(got)) continue;
+      out.push_back(std::move(got));
+      if (stop_at_first) break;
+    }
+    return out;
+  }
+
+ private:
+  // One incoming frame into `frame`; false on timeout (50 ms) or an outgoing one.
+  bool ReceiveIncoming(std::vector<uint8_t>& frame);
+
+  int fd_ = -1;
+  bool ok_ = false;
+};
+
+// Runs the loop until `done` or 5 s.
+template <typename Pred>
+bool RunUntil(boost::asio::io_context& io, Pred done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!done() && std::chrono::steady_clock::now() < deadline) {
+    io.restart();
+    io.run_for(std::chrono::milliseconds(20));
+  }
+  return done();
+}
+
+// How many of `prefixes` are on `ifname`, seen from the current namespace; -1
+// when the interface or its addresses cannot be read.
+int CountAddressesOn(const std::string& ifname, const std::vector<IpPrefix>& prefixes);
 
 }  // namespace hafw::carp::io::testing
 

@@ -18,38 +18,6 @@ namespace {
 
 constexpr size_t kMaxName = IFNAMSIZ - 1;
 
-struct LinkAttrs {
-  const nlattr* name = nullptr;
-  const nlattr* address = nullptr;
-  const nlattr* link = nullptr;
-  const nlattr* linkinfo = nullptr;
-  const nlattr* af_spec = nullptr;
-};
-
-int LinkAttrCallback(const nlattr* attr, void* data) {
-  auto* attrs = static_cast<LinkAttrs*>(data);
-  switch (mnl_attr_get_type(attr)) {
-    case IFLA_IFNAME:
-      if (mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0) attrs->name = attr;
-      break;
-    case IFLA_ADDRESS:
-      attrs->address = attr;
-      break;
-    case IFLA_LINK:
-      if (mnl_attr_validate(attr, MNL_TYPE_U32) >= 0) attrs->link = attr;
-      break;
-    case IFLA_LINKINFO:
-      if (mnl_attr_validate(attr, MNL_TYPE_NESTED) >= 0) attrs->linkinfo = attr;
-      break;
-    case IFLA_AF_SPEC:
-      if (mnl_attr_validate(attr, MNL_TYPE_NESTED) >= 0) attrs->af_spec = attr;
-      break;
-    default:
-      break;
-  }
-  return MNL_CB_OK;
-}
-
 // mnl_attr_for_each_nested, without its void* to pointer conversion (not C++).
 template <typename F>
 void ForEachNested(const nlattr* nest, F f) {
@@ -156,20 +124,20 @@ Result<std::optional<MacvlanLink>> VmacLinks::Find(const std::string& name) {
           return;
         }
         const auto* ifi = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(&msg));
-        LinkAttrs attrs;
-        if (mnl_attr_parse(&msg, sizeof(ifinfomsg), LinkAttrCallback, &attrs) < 0) return;
+        const auto attrs = ParseLinkAttrs(msg);
+        if (!attrs) return;
         MacvlanLink link;
         link.ifindex = ifi->ifi_index;
         link.admin_up = (ifi->ifi_flags & IFF_UP) != 0;
-        if (attrs.name != nullptr) link.name = mnl_attr_get_str(attrs.name);
-        if (attrs.link != nullptr) {
-          link.lower_ifindex = static_cast<int>(mnl_attr_get_u32(attrs.link));
+        if (attrs->name != nullptr) link.name = mnl_attr_get_str(attrs->name);
+        if (attrs->link != nullptr) {
+          link.lower_ifindex = static_cast<int>(mnl_attr_get_u32(attrs->link));
         }
-        if (attrs.address != nullptr &&
-            mnl_attr_get_payload_len(attrs.address) == link.mac.size()) {
-          std::memcpy(link.mac.data(), mnl_attr_get_payload(attrs.address), link.mac.size());
+        if (attrs->address != nullptr &&
+            mnl_attr_get_payload_len(attrs->address) == link.mac.size()) {
+          std::memcpy(link.mac.data(), mnl_attr_get_payload(attrs->address), link.mac.size());
         }
-        if (attrs.linkinfo != nullptr) ParseLinkInfo(attrs.linkinfo, link);
+        if (attrs->linkinfo != nullptr) ParseLinkInfo(attrs->linkinfo, link);
         found = link;
       },
       what.c_str());
@@ -278,9 +246,8 @@ Result<ArpSettings> VmacLinks::GetArpSettings(int ifindex) {
       nlh,
       [&](const nlmsghdr& msg) {
         if (msg.nlmsg_type != RTM_NEWLINK) return;
-        LinkAttrs attrs;
-        if (mnl_attr_parse(&msg, sizeof(ifinfomsg), LinkAttrCallback, &attrs) < 0) return;
-        if (attrs.af_spec != nullptr) found = ParseArpSettings(attrs.af_spec);
+        const auto attrs = ParseLinkAttrs(msg);
+        if (attrs && attrs->af_spec != nullptr) found = ParseArpSettings(attrs->af_spec);
       },
       what.c_str());
   if (!result) return tl::unexpected(result.error());

@@ -3,12 +3,7 @@
 
 #include "carp/io/vmac.h"
 
-#include <arpa/inet.h>
-#include <linux/if_ether.h>
 #include <linux/if_link.h>
-#include <linux/if_packet.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -33,6 +28,7 @@ namespace hafw::carp::io {
 namespace {
 
 using std::chrono::milliseconds;
+using testing::FrameCapture;
 using testing::NetnsLab;
 using testing::NetnsSwitchLab;
 using testing::ScopedNetns;
@@ -68,16 +64,8 @@ std::optional<MacvlanLink> FindLink(const std::string& ns, const std::string& na
 
 int VipsOn(const std::string& ns, const std::string& ifname) {
   ScopedNetns in(ns);
-  auto link = QueryLink(ifname);
-  auto am = AddressManager::Open();
-  if (!in.Ok() || !link || !am) return -1;
-  auto list = am->List(link->ifindex);
-  if (!list) return -1;
-  int n = 0;
-  for (const auto& entry : *list) {
-    for (const auto& vip : kVips) n += entry.prefix.address == vip.address ? 1 : 0;
-  }
-  return n;
+  if (!in.Ok()) return -1;
+  return testing::CountAddressesOn(ifname, kVips);
 }
 
 std::string Sysctl(NetnsSwitchLab& lab, const std::string& ns, const std::string& key) {
@@ -98,54 +86,6 @@ std::string Neighbour(NetnsSwitchLab& lab, const std::string& ip) {
   }
   return "";
 }
-
-// Every frame on one interface of a namespace, read until a deadline.
-class Capture {
- public:
-  Capture(const std::string& ns, const std::string& ifname) {
-    ScopedNetns in(ns);
-    fd_ = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
-    auto link = QueryLink(ifname);
-    if (!in.Ok() || fd_ < 0 || !link) return;
-    sockaddr_ll to{};
-    to.sll_family = AF_PACKET;
-    to.sll_protocol = htons(ETH_P_ALL);
-    to.sll_ifindex = link->ifindex;
-    if (bind(fd_, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != 0) return;
-    timeval tv{0, 50000};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    ok_ = true;
-  }
-  ~Capture() {
-    if (fd_ >= 0) close(fd_);
-  }
-  bool Ok() const { return ok_; }
-
-  // Incoming frames for which `match` holds, until `window` has passed (or,
-  // with stop_at_first, until the first one).
-  template <typename Match>
-  std::vector<std::vector<uint8_t>> Collect(Match match, milliseconds window, bool stop_at_first) {
-    std::vector<std::vector<uint8_t>> out;
-    const auto deadline = std::chrono::steady_clock::now() + window;
-    std::vector<uint8_t> frame(2048);
-    while (std::chrono::steady_clock::now() < deadline) {
-      sockaddr_ll from{};
-      socklen_t len = sizeof(from);
-      ssize_t n =
-          recvfrom(fd_, frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
-      if (n <= 0 || from.sll_pkttype == PACKET_OUTGOING) continue;
-      std::vector<uint8_t> got(frame.begin(), frame.begin() + n);
-      if (!match(got)) continue;
-      out.push_back(std::move(got));
-      if (stop_at_first) break;
-    }
-    return out;
-  }
-
- private:
-  int fd_ = -1;
-  bool ok_ = false;
-};
 
 MacAddress EthSource(const std::vector<uint8_t>& f) {
   MacAddress m;
@@ -282,7 +222,7 @@ TEST_F(VmacTest, MasterAnswersWithTheVirtualMacAndFailoverKeepsIt) {
     auto link = QueryLink(lab.node_if);
     return link ? MacToString(link->mac) : std::string("?");
   }();
-  Capture capture(lab.ns_c, lab.bridge);
+  FrameCapture capture(lab.ns_c, lab.bridge);
   ASSERT_TRUE(capture.Ok());
 
   Node a(lab.ns_a, lab.node_if, 0);
