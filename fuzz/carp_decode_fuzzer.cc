@@ -72,15 +72,8 @@ void CheckActions(const VhostActions& actions) {
 // the checksum and reach the state machine.
 void Resign(std::vector<uint8_t>& packet) {
   if (packet.size() < kAdvertisementSize) return;
-  Advertisement ad;
-  ad.version = packet[0] >> 4;
-  ad.type = packet[0] & 0x0f;
-  ad.vhid = packet[1];
-  ad.advskew = packet[2];
-  ad.authlen = packet[3];
-  ad.demote = packet[4];
-  ad.advbase = packet[5];
-  for (size_t i = 0; i < 8; ++i) ad.counter = ad.counter << 8 | packet[8 + i];
+  Advertisement ad =
+      ReadAdvertisementFields(std::span<const uint8_t>(packet).first<kAdvertisementSize>());
   for (const VhostConfig& config : Configs()) {
     if (config.vhid == ad.vhid) {
       ad.hmac = CarpAuthenticator(config.passphrase, config.vhid, config.vips).Sign(ad.counter);

@@ -34,7 +34,10 @@ tl::expected<Advertisement, DropReason> DecodeAdvertisement(std::span<const uint
   if ((header[0] >> 4) != kCarpVersion) return tl::unexpected(DropReason::kBadVersion);
   // A correct checksum field makes the sum over the whole header come out as zero.
   if (InternetChecksum(header) != 0) return tl::unexpected(DropReason::kBadChecksum);
+  return ReadAdvertisementFields(header.first<kAdvertisementSize>());
+}
 
+Advertisement ReadAdvertisementFields(std::span<const uint8_t, kAdvertisementSize> header) {
   Advertisement ad;
   ad.version = header[0] >> 4;
   ad.type = header[0] & 0x0f;

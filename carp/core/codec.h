@@ -51,6 +51,11 @@ struct Advertisement {
 // past `bytes`.
 tl::expected<Advertisement, DropReason> DecodeAdvertisement(std::span<const uint8_t> bytes);
 
+// The fields of a 36-byte header as they stand, with no check at all (the
+// checksum field is read, not verified). DecodeAdvertisement is this plus its
+// checks; tools that rewrite packets (the fuzzer) use it directly.
+Advertisement ReadAdvertisementFields(std::span<const uint8_t, kAdvertisementSize> header);
+
 // Serialises `ad`, computing the checksum (ad.checksum is ignored).
 AdvertisementBytes EncodeAdvertisement(const Advertisement& ad);
 
