@@ -25,7 +25,7 @@ from typing import Callable
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "integration"))
 import lab as labmod  # noqa: E402
-from hafw_cluster import ClusterError, HafwCluster  # noqa: E402
+from hafw_cluster import ClusterError, HafwCluster, HafwPaths  # noqa: E402
 from lab import Lab  # noqa: E402
 
 SERVER4 = Lab.ip("server", "wan", 4)
@@ -43,18 +43,16 @@ class DemoContext:
     outages: list[tuple[str, float, float]] = dataclasses.field(default_factory=list)
 
     @property
+    def paths(self) -> HafwPaths:
+        return HafwPaths(self.build_dir, REPO)
+
+    @property
     def ha_agent(self) -> Path:
-        return self.build_dir / "haagent" / "ha-agent"
+        return self.paths.ha_agent
 
     @property
     def hactl(self) -> Path:
-        return self.build_dir / "haagent" / "cli" / "hactl"
-
-    def require(self, binary: Path) -> Path:
-        """HafwCluster's paths interface (like the tests' hafw_paths)."""
-        if not binary.is_file():
-            raise DemoFailure(f"{binary} is not built")
-        return binary
+        return self.paths.hactl
 
 
 class DemoFailure(Exception):
@@ -188,7 +186,7 @@ def stop_ping(ctx: DemoContext, proc) -> str:
 
 def step_start_agents(ctx: DemoContext) -> None:
     lab = ctx.lab
-    ctx.cluster = HafwCluster(lab, ctx, log_level="info")  # ctx: ha_agent, hactl, require()
+    ctx.cluster = HafwCluster(lab, ctx.paths, log_level="info")
     say("cluster file: the vhids of etc/hafw.toml (vhid 1 on lan0 = 192.0.2.1 + 2001:db8:1::1,")
     say("vhid 2 on wan0 = 198.51.100.1 + 2001:db8:2::1), fw1 advskew 0, fw2 advskew 100, preempt")
     for fw in ("fw1", "fw2"):

@@ -52,14 +52,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable
+
 
 HERE = Path(__file__).resolve().parent
 SOURCE_DIR = HERE.parents[1]
 sys.path.insert(0, str(SOURCE_DIR / "tests" / "integration"))
 
 import lab as labmod  # noqa: E402
-from hafw_cluster import HafwCluster, Vhid  # noqa: E402
+from hafw_cluster import ClusterError, HafwCluster, HafwPaths, Vhid  # noqa: E402
 
 SERVER = "198.51.100.10"
 LAN_VIP = labmod.LAN_VIP4
@@ -826,24 +826,6 @@ def plot(results: list[RunResult], path: Path, title_note: str) -> None:
 # ----------------------------------------------------------------------------
 # Main.
 
-@dataclasses.dataclass(frozen=True)
-class Paths:
-    build_dir: Path
-
-    @property
-    def ha_agent(self) -> Path:
-        return self.build_dir / "haagent" / "ha-agent"
-
-    @property
-    def hactl(self) -> Path:
-        return self.build_dir / "haagent" / "cli" / "hactl"
-
-    def require(self, binary: Path) -> Path:
-        if not (binary.is_file() and os.access(binary, os.X_OK)):
-            raise BenchError(f"{binary} is not built")
-        return binary
-
-
 def cpu_times() -> tuple[int, int]:
     f = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
     vals = [int(x) for x in f]
@@ -904,9 +886,12 @@ def main(argv: list[str] | None = None) -> int:
     if os.geteuid() != 0:
         print("run as root (network namespaces)", file=sys.stderr)
         return 2
-    paths = Paths(Path(args.build_dir).resolve())
-    paths.require(paths.ha_agent)
-    paths.require(paths.hactl)
+    paths = HafwPaths(Path(args.build_dir).resolve(), SOURCE_DIR)
+    try:
+        paths.require(paths.ha_agent)
+        paths.require(paths.hactl)
+    except ClusterError as e:
+        raise BenchError(str(e)) from e
     for tool in ("keepalived", "ucarp", "tcpdump", "ip"):
         if shutil.which(tool) is None:
             raise BenchError(f"{tool} is not installed (tools/bootstrap.sh)")

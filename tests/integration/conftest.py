@@ -8,7 +8,6 @@ missing is a failure, never a skip.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 import signal
@@ -20,6 +19,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import lab as labmod  # noqa: E402
+from hafw_cluster import HafwPaths  # noqa: E402
 
 _SOURCE_DIR = Path(os.environ.get("HAFW_SOURCE_DIR")
                    or Path(__file__).resolve().parents[2])
@@ -38,29 +38,6 @@ def _may_skip() -> bool:
 def _banner(text: str) -> str:
     bar = "!" * 78
     return f"\n{bar}\n!!! {text}\n{bar}\n"
-
-
-@dataclasses.dataclass(frozen=True)
-class HafwPaths:
-    """Where the sources and the built binaries are (set by ctest)."""
-
-    source_dir: Path
-    build_dir: Path
-
-    @property
-    def ha_agent(self) -> Path:
-        return self.build_dir / "haagent" / "ha-agent"
-
-    @property
-    def hactl(self) -> Path:
-        return self.build_dir / "haagent" / "cli" / "hactl"
-
-    def require(self, binary: Path) -> Path:
-        """Returns the binary, failing the test (never skipping) if it is missing."""
-        if not (binary.is_file() and os.access(binary, os.X_OK)):
-            pytest.fail(f"{binary} is not built (HAFW_BUILD_DIR={self.build_dir}); "
-                        f"build it first (cmake --build {self.build_dir})")
-        return binary
 
 
 def _sigterm_interrupts(signum: int, frame: object) -> None:

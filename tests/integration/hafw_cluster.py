@@ -46,6 +46,29 @@ class ClusterError(RuntimeError):
     pass
 
 
+@dataclasses.dataclass(frozen=True)
+class HafwPaths:
+    """Where the built binaries are: a build directory of this repository."""
+
+    build_dir: Path
+    source_dir: Path | None = None
+
+    @property
+    def ha_agent(self) -> Path:
+        return self.build_dir / "haagent" / "ha-agent"
+
+    @property
+    def hactl(self) -> Path:
+        return self.build_dir / "haagent" / "cli" / "hactl"
+
+    def require(self, binary: Path) -> Path:
+        """Returns the binary; a missing one is an error (tests fail, never skip)."""
+        if not (binary.is_file() and os.access(binary, os.X_OK)):
+            raise ClusterError(f"{binary} is not built; build it first "
+                               f"(cmake --build {self.build_dir})")
+        return binary
+
+
 @dataclasses.dataclass
 class Vhid:
     """One [[vhid]] table. advskew maps node -> skew; VIPs as "addr/len"."""
