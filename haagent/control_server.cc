@@ -36,20 +36,15 @@ control::v1::Response ErrorResponse(ErrorCode code, std::string context) {
 // One connection: read a frame, answer it, repeat until the client closes.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(Local::socket socket, ControlServer::Handler& handler, uint64_t& requests,
-          uint64_t& refused)
-      : socket_(std::move(socket)),
-        timer_(socket_.get_executor()),
-        handler_(handler),
-        requests_(requests),
-        refused_(refused) {}
+  Session(Local::socket socket, std::shared_ptr<ControlServer::Shared> shared)
+      : socket_(std::move(socket)), timer_(socket_.get_executor()), shared_(std::move(shared)) {}
 
   void Start() {
     ucred cred{};
     socklen_t len = sizeof(cred);
     if (::getsockopt(socket_.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
         cred.uid != 0) {
-      ++refused_;
+      ++shared_->refused;
       Reply(ErrorResponse(ErrorCode::kPermission, "the control socket is for root only"), true);
       return;
     }
@@ -76,7 +71,7 @@ class Session : public std::enable_shared_from_this<Session> {
                        std::memcpy(raw, self->prefix_.data(), 4);
                        auto len = DecodeFrameLength(raw);
                        if (!len) {
-                         ++self->refused_;
+                         ++self->shared_->refused;
                          return self->Reply(ErrorResponse(len.error().code, len.error().context),
                                             true);
                        }
@@ -92,12 +87,13 @@ class Session : public std::enable_shared_from_this<Session> {
                        self->timer_.cancel();
                        control::v1::Request request;
                        if (!request.ParseFromString(self->body_)) {
-                         ++self->refused_;
+                         ++self->shared_->refused;
                          return self->Reply(
                              ErrorResponse(ErrorCode::kProtocol, "request does not parse"), true);
                        }
-                       ++self->requests_;
-                       self->Reply(self->handler_(request), false);
+                       if (self->shared_->closed) return self->Close();
+                       ++self->shared_->requests;
+                       self->Reply(self->shared_->handler(request), false);
                      });
   }
 
@@ -121,9 +117,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   Local::socket socket_;
   asio::steady_timer timer_;
-  ControlServer::Handler& handler_;
-  uint64_t& requests_;
-  uint64_t& refused_;
+  // Shared with the server and every session, so a session still reading
+  // when the server is destroyed (agent shutdown) touches nothing freed.
+  std::shared_ptr<ControlServer::Shared> shared_;
   std::array<char, 4> prefix_{};
   std::string body_;
   std::string out_;
@@ -132,27 +128,29 @@ class Session : public std::enable_shared_from_this<Session> {
 }  // namespace
 
 struct ControlServer::Impl {
-  Impl(asio::io_context& io, Handler h) : acceptor(io), handler(std::move(h)) {}
+  Impl(asio::io_context& io, Handler h)
+      : acceptor(io), shared(std::make_shared<Shared>(Shared{std::move(h)})) {}
 
-  void Accept(ControlServer* server) {
-    acceptor.async_accept([this, server](boost::system::error_code ec, Local::socket socket) {
-      if (ec == asio::error::operation_aborted) return;
-      if (!ec) {
-        std::make_shared<Session>(std::move(socket), handler, server->requests_, server->refused_)
-            ->Start();
-      }
-      Accept(server);
+  void Accept() {
+    acceptor.async_accept([this](boost::system::error_code ec, Local::socket socket) {
+      if (ec == asio::error::operation_aborted) return;  // the server is gone: touch nothing
+      if (!ec) std::make_shared<Session>(std::move(socket), shared)->Start();
+      Accept();
     });
   }
 
   Local::acceptor acceptor;
-  Handler handler;
+  std::shared_ptr<Shared> shared;
 };
+
+uint64_t ControlServer::Requests() const { return impl_->shared->requests; }
+uint64_t ControlServer::Refused() const { return impl_->shared->refused; }
 
 ControlServer::ControlServer(std::string path, std::unique_ptr<Impl> impl)
     : path_(std::move(path)), impl_(std::move(impl)) {}
 
 ControlServer::~ControlServer() {
+  impl_->shared->closed = true;  // sessions still open stop serving requests
   boost::system::error_code ignored;
   impl_->acceptor.close(ignored);
   ::unlink(path_.c_str());
@@ -198,7 +196,7 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Create(asio::io_context& i
     return MakeError(ErrorCode::kIo, "control socket " + path + ": " + ec.message());
   }
   auto server = std::unique_ptr<ControlServer>(new ControlServer(std::move(path), std::move(impl)));
-  server->impl_->Accept(server.get());
+  server->impl_->Accept();
   return server;
 }
 

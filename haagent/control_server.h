@@ -30,8 +30,16 @@ class ControlServer {
   ControlServer& operator=(const ControlServer&) = delete;
 
   const std::string& Path() const { return path_; }
-  uint64_t Requests() const { return requests_; }
-  uint64_t Refused() const { return refused_; }  // not root, bad frame
+  uint64_t Requests() const;
+  uint64_t Refused() const;  // not root, bad frame
+
+  // What sessions share with the server; outlives it while a session is open.
+  struct Shared {
+    Handler handler;
+    uint64_t requests = 0;
+    uint64_t refused = 0;
+    bool closed = false;
+  };
 
  private:
   struct Impl;
@@ -39,9 +47,6 @@ class ControlServer {
 
   std::string path_;
   std::unique_ptr<Impl> impl_;
-  uint64_t requests_ = 0;
-  uint64_t refused_ = 0;
-  friend struct Impl;
 };
 
 }  // namespace hafw::agent

@@ -9,11 +9,13 @@
 
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <optional>
 #include <thread>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 
 #include "haagent/control_channel.h"
 
@@ -148,6 +150,28 @@ TEST_F(ControlServerTest, RefusesSecondAgentButReplacesStaleSocket) {
   ::close(fd);
   auto third = ControlServer::Create(io_, path_, Echo);
   EXPECT_TRUE(third.has_value()) << third.error().ToString();
+}
+
+TEST_F(ControlServerTest, SessionOpenAcrossServerDestructionIsRefusedSafely) {
+  // The agent destroys its server at shutdown while the loop still runs (hooks
+  // finish); a client that connected before must not reach freed state.
+  auto server = ControlServer::Create(io_, path_, Echo);
+  ASSERT_TRUE(server.has_value());
+  StartLoop();
+  auto fd = ConnectControlSocket(path_);
+  ASSERT_TRUE(fd.has_value());
+  Request status;
+  status.mutable_status();
+  ASSERT_TRUE(Call(*fd, status, std::chrono::seconds(2)).has_value());  // session is up
+  std::promise<void> destroyed;
+  boost::asio::post(io_, [&] {
+    server->reset();
+    destroyed.set_value();
+  });
+  destroyed.get_future().wait();
+  auto r = Call(*fd, status, std::chrono::seconds(2));
+  EXPECT_FALSE(r.has_value());  // closed, not answered by a dead handler
+  ::close(*fd);
 }
 
 TEST(ControlChannelTest, ConnectErrorNamesThePath) {
