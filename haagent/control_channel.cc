@@ -59,6 +59,13 @@ Result<void> ReadAll(int fd, uint8_t* out, size_t size, Clock::time_point deadli
 
 }  // namespace
 
+control::v1::Response ErrorResponse(ErrorCode code, std::string context) {
+  control::v1::Response r;
+  r.mutable_error()->set_code(std::string(ErrorCodeName(code)));
+  r.mutable_error()->set_context(std::move(context));
+  return r;
+}
+
 std::string EncodeFrame(std::string_view payload) {
   auto len = static_cast<uint32_t>(payload.size());
   std::string out;

@@ -18,6 +18,9 @@ namespace hafw::agent {
 inline constexpr uint32_t kMaxControlFrame = 4u << 20;
 inline constexpr std::string_view kDefaultControlSocket = "/run/hafw/control.sock";
 
+// A response carrying only an error (code name and context, as hactl prints it).
+control::v1::Response ErrorResponse(ErrorCode code, std::string context);
+
 // Length prefix + payload.
 std::string EncodeFrame(std::string_view payload);
 // Reads the length prefix; errors for frames over kMaxControlFrame.

@@ -26,13 +26,6 @@ namespace {
 // A client gets this long to send its request; hactl sends at once.
 constexpr auto kRequestTimeout = std::chrono::seconds(5);
 
-control::v1::Response ErrorResponse(ErrorCode code, std::string context) {
-  control::v1::Response r;
-  r.mutable_error()->set_code(std::string(ErrorCodeName(code)));
-  r.mutable_error()->set_context(std::move(context));
-  return r;
-}
-
 // One connection: read a frame, answer it, repeat until the client closes.
 class Session : public std::enable_shared_from_this<Session> {
  public:

@@ -18,6 +18,7 @@
 #include "carp/core/vhost_set.h"
 #include "carp/io/carp_io.h"
 #include "common/clock.h"
+#include "haagent/control_channel.h"
 #include "haagent/control_server.h"
 #include "haagent/hook_runner.h"
 #include "haagent/status.h"
@@ -82,13 +83,6 @@ std::string JoinWords(const std::vector<std::string>& words) {
   return out;
 }
 
-Response ErrorReply(ErrorCode code, std::string context) {
-  Response r;
-  r.mutable_error()->set_code(std::string(ErrorCodeName(code)));
-  r.mutable_error()->set_context(std::move(context));
-  return r;
-}
-
 Response ActionReply(std::string message) {
   Response r;
   r.mutable_action()->set_message(std::move(message));
@@ -97,9 +91,8 @@ Response ActionReply(std::string message) {
 
 class Agent {
  public:
-  Agent(const ClusterConfig& config, const NodePlan& plan, const AgentOptions& options)
-      : config_(config),
-        plan_(plan),
+  Agent(const NodePlan& plan, const AgentOptions& options)
+      : plan_(plan),
         options_(options),
         hooks_(io_, std::chrono::seconds(plan.hooks.timeout_seconds),
                [](const HookResult& r) { LogHookResult(r); }),
@@ -130,7 +123,7 @@ class Agent {
     sd_notifyf(0, "READY=1\nSTATUS=node %s: %zu vhid(s)", plan_.node.c_str(), plan_.vhids.size());
 
     io_.run();
-    return exit_code_;
+    return 0;
   }
 
  private:
@@ -247,11 +240,11 @@ class Agent {
       case Request::kDemote: {
         const auto& d = request.demote();
         if (!KnownGroup(d.group())) {
-          return ErrorReply(ErrorCode::kNotFound, "no interface group '" + d.group() + "'");
+          return ErrorResponse(ErrorCode::kNotFound, "no interface group '" + d.group() + "'");
         }
         int by = d.by() == 0 ? 1 : d.by();
         if (by < 1 || by > 255) {
-          return ErrorReply(ErrorCode::kInvalidArgument, "--by must be 1..255");
+          return ErrorResponse(ErrorCode::kInvalidArgument, "--by must be 1..255");
         }
         std::string reason = d.reason().empty() ? std::string(carp::kReasonAdmin) : d.reason();
         carp_->AdjustDemotion(d.group(), reason, by);
@@ -262,12 +255,12 @@ class Agent {
       case Request::kUndemote: {
         const auto& u = request.undemote();
         if (!KnownGroup(u.group())) {
-          return ErrorReply(ErrorCode::kNotFound, "no interface group '" + u.group() + "'");
+          return ErrorResponse(ErrorCode::kNotFound, "no interface group '" + u.group() + "'");
         }
         std::string reason = u.reason().empty() ? std::string(carp::kReasonAdmin) : u.reason();
         if (ReasonCount(u.group(), reason) == 0) {
-          return ErrorReply(ErrorCode::kNotFound,
-                            "group " + u.group() + " has no demotion reason '" + reason + "'");
+          return ErrorResponse(ErrorCode::kNotFound,
+                               "group " + u.group() + " has no demotion reason '" + reason + "'");
         }
         carp_->SetDemotion(u.group(), reason, 0);
         spdlog::info("demotion: group {} reason '{}' cleared (by hactl)", u.group(), reason);
@@ -276,7 +269,7 @@ class Agent {
       case Request::kMaintenance: {
         const auto& m = request.maintenance();
         if (auto saved = SaveMaintenance(m.on(), m.reason()); !saved) {
-          return ErrorReply(saved.error().code, saved.error().context);
+          return ErrorResponse(saved.error().code, saved.error().context);
         }
         carp_->SetDemotion(carp::kAllGroup, carp::kReasonMaintenance,
                            m.on() ? kMaintenanceDemotion : 0);
@@ -288,13 +281,13 @@ class Agent {
                                   : "maintenance off");
       }
       case Request::kFailover:
-        return ErrorReply(ErrorCode::kUnavailable,
-                          "hactl failover needs state sync to check that the peer has the "
-                          "connection states; until then use 'hactl maintenance on'");
+        return ErrorResponse(ErrorCode::kUnavailable,
+                             "hactl failover needs state sync to check that the peer has the "
+                             "connection states; until then use 'hactl maintenance on'");
       case Request::COMMAND_NOT_SET:
         break;
     }
-    return ErrorReply(ErrorCode::kInvalidArgument, "empty or unknown request");
+    return ErrorResponse(ErrorCode::kInvalidArgument, "empty or unknown request");
   }
 
   std::filesystem::path MaintenanceFile() const {
@@ -423,7 +416,6 @@ class Agent {
     });
   }
 
-  const ClusterConfig& config_;
   NodePlan plan_;
   AgentOptions options_;
   asio::io_context io_;
@@ -436,13 +428,14 @@ class Agent {
   asio::steady_timer watchdog_;
   std::chrono::microseconds watchdog_interval_{0};
   StatusContext status_ctx_;
-  int exit_code_ = 0;
 };
 
 }  // namespace
 
-int RunAgent(const ClusterConfig& config, const NodePlan& plan, const AgentOptions& options) {
-  Agent agent(config, plan, options);
+// The whole ClusterConfig is not needed by CARP (the node's plan says it all);
+// it stays in the signature for state sync, which needs the peers' side.
+int RunAgent(const ClusterConfig& /*config*/, const NodePlan& plan, const AgentOptions& options) {
+  Agent agent(plan, options);
   return agent.Run();
 }
 

@@ -111,7 +111,7 @@ class VhostEngineInternals {
     ad.advskew = bow_out ? kBowOutAdvskew : e.status_.advertised_advskew;
     ad.demote = e.status_.demote;
     ad.counter = e.cookie_;
-    ad.hmac = e.auth_.Sign(e.cookie_);
+    ad.hmac = e.cookie_hmac_;
     const AdvertisementBytes bytes = EncodeAdvertisement(ad);
     if (e.has_v4_) {
       out.emplace_back(SendAdvertisement{IpFamily::kV4, e.config_.unicast_peer_v4, bytes, bow_out});
@@ -185,6 +185,7 @@ VhostEngine::VhostEngine(VhostConfig config, uint64_t cookie)
     : config_(std::move(config)),
       cookie_(cookie),
       auth_(config_.passphrase, config_.vhid, config_.vips),
+      cookie_hmac_(auth_.Sign(cookie_)),
       has_v4_(HasFamily(config_.vips, IpFamily::kV4)),
       has_v6_(HasFamily(config_.vips, IpFamily::kV6)) {
   status_.advertised_advskew = config_.advskew;

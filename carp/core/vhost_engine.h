@@ -152,6 +152,7 @@ class VhostEngine {
   VhostConfig config_;
   uint64_t cookie_;
   CarpAuthenticator auth_;
+  HmacDigest cookie_hmac_;  // every advert carries the same counter, so the same digest
   VhostStatus status_;
   bool has_v4_ = false;
   bool has_v6_ = false;

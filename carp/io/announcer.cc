@@ -121,8 +121,8 @@ Result<void> Announcer::GratuitousArp(int ifindex, const MacAddress& mac, const 
   std::memset(to.sll_addr, 0xff, 6);
   ssize_t n;
   do {
-    n = sendto(packet_fd_, frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&to),
-               sizeof(to));
+    n = sendto(packet_fd_, frame.data(), frame.size(), MSG_DONTWAIT,
+               reinterpret_cast<sockaddr*>(&to), sizeof(to));
   } while (n < 0 && errno == EINTR);
   if (n < 0) {
     ++counters_.errors;
@@ -179,13 +179,13 @@ Result<void> Announcer::UnsolicitedNa(const std::string& ifname, int ifindex, co
 
   ssize_t n;
   do {
-    n = sendmsg(icmp6_fd_, &msg, 0);
+    n = sendmsg(icmp6_fd_, &msg, MSG_DONTWAIT);
   } while (n < 0 && errno == EINTR);
   if (n < 0 && (errno == EADDRNOTAVAIL || errno == EINVAL)) {
     info.ipi6_addr = in6addr_any;
     std::memcpy(CMSG_DATA(cmsg), &info, sizeof(info));
     do {
-      n = sendmsg(icmp6_fd_, &msg, 0);
+      n = sendmsg(icmp6_fd_, &msg, MSG_DONTWAIT);
     } while (n < 0 && errno == EINTR);
   }
   if (n < 0) {
