@@ -90,19 +90,27 @@ Result<uint32_t> DecodeFrameLength(const uint8_t (&prefix)[4]) {
 }
 
 Result<int> ConnectControlSocket(const std::string& path) {
+  auto unreachable = [&path](int error) {
+    return MakeError(ErrorCode::kUnavailable,
+                     "cannot reach ha-agent at " + path + ": " + std::strerror(error));
+  };
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof(addr.sun_path)) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "cannot reach ha-agent at " + path + ": socket path too long");
+  // sun_path needs room for the terminating NUL.
+  if (path.empty() || path.size() >= sizeof(addr.sun_path)) {
+    return unreachable(path.empty() ? EINVAL : ENAMETOOLONG);
   }
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) return MakeError(ErrorCode::kIo, Errno("socket"));
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    std::string msg = "cannot reach ha-agent at " + path + ": " + std::strerror(errno);
+  if (fd < 0) return unreachable(errno);
+  int rc = 0;
+  do {
+    rc = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0) {
+    const int error = errno;
     ::close(fd);
-    return MakeError(ErrorCode::kUnavailable, msg);
+    return unreachable(error);
   }
   return fd;
 }
