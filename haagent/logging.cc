@@ -62,25 +62,6 @@ Result<spdlog::level::level_enum> ParseLogLevel(std::string_view text) {
       "log level '" + std::string(text) + "' is not one of trace, debug, info, warn, error");
 }
 
-std::string_view LogLevelName(spdlog::level::level_enum level) {
-  switch (level) {
-    case spdlog::level::trace:
-      return "trace";
-    case spdlog::level::debug:
-      return "debug";
-    case spdlog::level::info:
-      return "info";
-    case spdlog::level::warn:
-      return "warn";
-    case spdlog::level::err:
-      return "error";
-    case spdlog::level::critical:
-      return "critical";
-    default:
-      return "off";
-  }
-}
-
 bool StderrIsJournal() {
   // systemd.exec(5): JOURNAL_STREAM is "device:inode" of the stream; compare it
   // so a child whose stderr was redirected elsewhere keeps timestamps.

@@ -16,7 +16,6 @@ namespace hafw::agent {
 
 // "trace", "debug", "info", "warn", "error".
 Result<spdlog::level::level_enum> ParseLogLevel(std::string_view text);
-std::string_view LogLevelName(spdlog::level::level_enum level);
 
 // True when stderr is the journal stream systemd announced in JOURNAL_STREAM.
 bool StderrIsJournal();

@@ -27,6 +27,11 @@ uint16_t InternetChecksum(std::span<const uint8_t> bytes) {
   return static_cast<uint16_t>(~sum & 0xffff);
 }
 
+IpAddress CarpGroupAddress(IpFamily family) {
+  if (family == IpFamily::kV4) return IpAddress::V4({224, 0, 0, 18});
+  return IpAddress::V6({0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x12});
+}
+
 tl::expected<Advertisement, DropReason> DecodeAdvertisement(std::span<const uint8_t> bytes) {
   if (bytes.size() < kAdvertisementSize) return tl::unexpected(DropReason::kShort);
   // Only the 36-byte header counts; trailing bytes are ignored like OpenBSD.

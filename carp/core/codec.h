@@ -13,6 +13,7 @@
 #include <tl/expected.hpp>
 
 #include "carp/core/drop_reason.h"
+#include "common/ip_address.h"
 
 namespace hafw::carp {
 
@@ -25,6 +26,9 @@ inline constexpr uint8_t kRequiredTtl = 255;  // TTL / hop limit, sent and requi
 inline constexpr uint8_t kIpProtocolCarp = 112;
 inline constexpr uint8_t kBowOutAdvbase = 255;  // with kBowOutAdvskew: "I am leaving" (§3.7)
 inline constexpr uint8_t kBowOutAdvskew = 255;
+
+// The CARP multicast groups: 224.0.0.18 and ff02::12.
+IpAddress CarpGroupAddress(IpFamily family);
 
 using AdvertisementBytes = std::array<uint8_t, kAdvertisementSize>;
 using HmacDigest = std::array<uint8_t, kHmacSize>;

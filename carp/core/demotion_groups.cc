@@ -26,8 +26,7 @@ void DemotionGroups::AddGroup(const std::string& name, const std::vector<std::st
 }
 
 void DemotionGroups::AddInterface(std::string ifname) {
-  members_[std::string(kAllGroup)].insert(ifname);
-  interfaces_.insert(std::move(ifname));
+  members_[std::string(kAllGroup)].insert(std::move(ifname));
 }
 
 namespace {

@@ -58,7 +58,6 @@ class DemotionGroups {
  private:
   std::map<std::string, DemoteCounter, std::less<>> counters_;
   std::map<std::string, std::set<std::string, std::less<>>, std::less<>> members_;
-  std::set<std::string, std::less<>> interfaces_;
 };
 
 }  // namespace hafw::carp

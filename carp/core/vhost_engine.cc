@@ -9,12 +9,7 @@ namespace hafw::carp {
 
 namespace {
 
-bool IsCarpGroup(const IpAddress& address) {
-  static const IpAddress kGroupV4 = IpAddress::V4({224, 0, 0, 18});
-  static const IpAddress kGroupV6 =
-      IpAddress::V6({0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x12});
-  return address == kGroupV4 || address == kGroupV6;
-}
+bool IsCarpGroup(const IpAddress& address) { return address == CarpGroupAddress(address.Family()); }
 
 bool HasFamily(const std::vector<IpAddress>& vips, IpFamily family) {
   return std::any_of(vips.begin(), vips.end(),

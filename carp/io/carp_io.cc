@@ -569,8 +569,4 @@ std::vector<SocketStatus> CarpIo::Sockets() const {
   return out;
 }
 
-const AnnouncerCounters* CarpIo::Announcements() const {
-  return announcer_ ? &announcer_->Counters() : nullptr;
-}
-
 }  // namespace hafw::carp::io

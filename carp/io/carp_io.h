@@ -120,7 +120,6 @@ class CarpIo {
   const carp::VhostSet& Vhosts() const { return *vhosts_; }
   const CarpIoCounters& Counters() const { return counters_; }
   std::vector<SocketStatus> Sockets() const;
-  const AnnouncerCounters* Announcements() const;
   bool Running() const { return started_ && !stopped_; }
   // The macvlan of a vhid with a virtual MAC ("" without one).
   std::string VmacInterface(std::string_view interface, uint8_t vhid) const;

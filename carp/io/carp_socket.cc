@@ -90,7 +90,8 @@ Result<void> ConfigureSending(int fd, IpFamily family, int ifindex) {
 Result<void> JoinGroup(int fd, IpFamily family, int ifindex) {
   if (family == IpFamily::kV6) {
     ipv6_mreq mreq{};
-    inet_pton(AF_INET6, "ff02::12", &mreq.ipv6mr_multiaddr);
+    const IpAddress group = carp::CarpGroupAddress(IpFamily::kV6);
+    std::memcpy(&mreq.ipv6mr_multiaddr, group.Bytes().data(), group.Bytes().size());
     mreq.ipv6mr_interface = static_cast<unsigned>(ifindex);
     if (setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &mreq, sizeof(mreq)) < 0) {
       return tl::unexpected(SysError("IPV6_JOIN_GROUP ff02::12"));
@@ -98,7 +99,8 @@ Result<void> JoinGroup(int fd, IpFamily family, int ifindex) {
     return {};
   }
   ip_mreqn mreq{};
-  inet_pton(AF_INET, "224.0.0.18", &mreq.imr_multiaddr);
+  const IpAddress group = carp::CarpGroupAddress(IpFamily::kV4);
+  std::memcpy(&mreq.imr_multiaddr, group.Bytes().data(), group.Bytes().size());
   mreq.imr_ifindex = ifindex;
   if (setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof(mreq)) < 0) {
     return tl::unexpected(SysError("IP_ADD_MEMBERSHIP 224.0.0.18"));
@@ -186,11 +188,6 @@ tl::expected<Ipv4View, Ipv4Problem> ParseIpv4Packet(std::span<const uint8_t> pac
   return view;
 }
 
-IpAddress CarpGroup(IpFamily family) {
-  if (family == IpFamily::kV4) return IpAddress::V4({224, 0, 0, 18});
-  return IpAddress::V6({0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x12});
-}
-
 Result<std::unique_ptr<CarpSocket>> CarpSocket::Open(boost::asio::io_context& io, IpFamily family,
                                                      const std::string& ifname, int ifindex,
                                                      ReceiveFn on_receive,
@@ -249,7 +246,7 @@ void CarpSocket::Close() {
 Result<void> CarpSocket::Send(const IpAddress& source,
                               const std::optional<IpAddress>& unicast_destination,
                               std::span<const uint8_t> carp_bytes) {
-  const IpAddress destination = unicast_destination.value_or(CarpGroup(family_));
+  const IpAddress destination = unicast_destination.value_or(carp::CarpGroupAddress(family_));
   if (closed_) {
     ++counters_.send_errors;
     return MakeError(ErrorCode::kUnavailable, "carp socket on " + ifname_ + " is closed");

@@ -29,9 +29,6 @@
 
 namespace hafw::carp::io {
 
-// 224.0.0.18 and ff02::12.
-IpAddress CarpGroup(IpFamily family);
-
 // An IPv4 packet as a raw socket delivers it, split and checked.
 struct Ipv4View {
   IpAddress source;
