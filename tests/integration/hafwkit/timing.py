@@ -45,6 +45,8 @@ class Figure:
             bounds.append(f">= {self.low * scale:.1f}")
         if self.high is not None:
             bounds.append(f"<= {self.high * scale:.1f}")
+        if not bounds:
+            return f"{self.name}: {self.value * scale:.1f} {self.unit}"
         return (f"{self.name}: {self.value * scale:.1f} {self.unit} "
                 f"(bound {' and '.join(bounds)} {self.unit}) {'ok' if self.ok() else 'FAILED'}")
 
