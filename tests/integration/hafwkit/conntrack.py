@@ -15,9 +15,9 @@ and diff in well under a second.
 from __future__ import annotations
 
 import dataclasses
-import select
 import signal
 import subprocess
+import threading
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 if TYPE_CHECKING:
@@ -273,36 +273,42 @@ def diff(a: Snapshot | Iterable[CtEntry], b: Snapshot | Iterable[CtEntry],
 
 
 class EventWatch:
-    """``conntrack -E -o extended`` in a node; ``stop()`` returns (event, entry) pairs."""
+    """``conntrack -E -o extended`` in a node, read by a thread so the pipe never
+    fills; ``stop()`` returns the (event, entry) pairs, event "NEW", "UPDATE"
+    or "DESTROY". ``args`` filter in conntrack (e.g. ["-p", "tcp", "-e", "NEW"]).
+    Under a flood the kernel may still drop events (conntrack reports ENOBUFS)."""
 
     def __init__(self, lab: "Lab", node: str, args: Sequence[str] = ()) -> None:
         self.lab = lab
         self.proc = lab.popen(node, ["stdbuf", "-oL", "conntrack", "-E", "-o", "extended",
-                                     *args], stdout=subprocess.PIPE, text=True)
+                                     "--buffer-size", str(8 << 20), *args],
+                              stdout=subprocess.PIPE, text=True)
         self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
-    def _drain(self) -> None:
-        out = self.proc.stdout
-        while out is not None and not out.closed and select.select([out], [], [], 0)[0]:
-            line = out.readline()
-            if not line:
-                break
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
             self.lines.append(line)
 
+    def count(self, event: str | None = None) -> int:
+        """Events so far (of one type), without stopping."""
+        return sum(1 for line in list(self.lines)
+                   if event is None or line.lstrip().startswith(f"[{event}]"))
+
     def stop(self) -> list[tuple[str, CtEntry]]:
-        self._drain()
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
         try:
-            rest, _ = self.proc.communicate(timeout=5)
+            self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
-            rest = ""
+            pass
+        self._reader.join(timeout=5)
         self.lab.stop(self.proc)
-        self.lines.extend((rest or "").splitlines())
         events = []
         for line in self.lines:
             entry = parse_entry(line)
-            tag = line.split()[0].strip("[]") if line.strip() else ""
             if entry is not None:
-                events.append((tag, entry))
+                events.append((line.split()[0].strip("[]"), entry))
         return events
