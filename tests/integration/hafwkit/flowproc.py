@@ -4,8 +4,8 @@ one per side, each a single epoll loop however many flows it carries:
   serve  TCP and UDP echo for any number of connections / peers;
   run    N TCP + M UDP flows, each sending a numbered 16-byte message every
          interval and expecting its echo; per-flow accounting as JSON;
-  bulk   K idle TCP connections (or UDP flows) opened quickly, then
-         ``check`` commands on stdin probe each one once.
+
+(bulk connections: hafwkit.bulkproc.)
 
 Every loop is bounded (--duration / --max-seconds) and stops on SIGTERM.
 Times are CLOCK_MONOTONIC seconds (the same clock as the test process).
@@ -30,17 +30,17 @@ MSG = struct.Struct("!IIQ")  # flow id, sequence, send time (ns, CLOCK_MONOTONIC
 TCP_USER_TIMEOUT = getattr(socket, "TCP_USER_TIMEOUT", 18)
 MAX_GAPS = 100          # gaps kept per flow in the result
 PROGRESS_EVERY = 0.25
-_stop = False
+stopping = False
 
 
-def _on_signal(*_: object) -> None:
-    global _stop
-    _stop = True
+def on_signal(*_: object) -> None:
+    global stopping
+    stopping = True
 
 
-def _setup() -> None:
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
+def setup() -> None:
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
@@ -53,14 +53,14 @@ def _say(line: str) -> None:
         pass
 
 
-def _family(dst: str) -> int:
+def family_of(dst: str) -> int:
     return socket.AF_INET6 if ":" in dst else socket.AF_INET
 
 
 # --- serve -----------------------------------------------------------------------
 
 def serve(tcp_port: int, udp_port: int, max_seconds: float) -> int:
-    _setup()
+    setup()
     ep = select.epoll()
     lst = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
     lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -105,7 +105,7 @@ def serve(tcp_port: int, udp_port: int, max_seconds: float) -> int:
 
     print("ready", flush=True)
     os.set_blocking(1, False)
-    while not _stop and time.monotonic() < deadline:
+    while not stopping and time.monotonic() < deadline:
         try:
             events = ep.poll(0.5)
         except InterruptedError:
@@ -207,7 +207,7 @@ class _Flow:
                 "broken_at": self.broken_at, "errors": self.errors, "gaps": self.gaps}
 
 
-def _connect_all(socks: list[socket.socket], addr: tuple, timeout: float) -> dict[int, str]:
+def connect_all(socks: list[socket.socket], addr: tuple, timeout: float) -> dict[int, str]:
     """Non-blocking connects, all at once; returns errors by index."""
     ep = select.epoll()
     errors: dict[int, str] = {}
@@ -238,17 +238,17 @@ def _connect_all(socks: list[socket.socket], addr: tuple, timeout: float) -> dic
 
 def run(dst: str, tcp_port: int, udp_port: int, n_tcp: int, n_udp: int, interval_ms: float,
         duration: float, out: str, user_timeout_ms: int, connect_timeout: float) -> int:
-    _setup()
+    setup()
     interval = interval_ms / 1000.0
     gap_min = max(3 * interval, 0.1)
-    fam = _family(dst)
+    fam = family_of(dst)
     flows: list[_Flow] = []
     tcp_socks = [socket.socket(fam, socket.SOCK_STREAM) for _ in range(n_tcp)]
     for s in tcp_socks:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if user_timeout_ms > 0:
             s.setsockopt(socket.IPPROTO_TCP, TCP_USER_TIMEOUT, user_timeout_ms)
-    errors = _connect_all(tcp_socks, (dst, tcp_port), connect_timeout)
+    errors = connect_all(tcp_socks, (dst, tcp_port), connect_timeout)
     now = time.monotonic()
     for i, s in enumerate(tcp_socks):
         f = _Flow(i, "tcp", s)
@@ -305,7 +305,7 @@ def run(dst: str, tcp_port: int, udp_port: int, n_tcp: int, n_udp: int, interval
         except BlockingIOError:
             pass
         except OSError as e:
-            brk(f, _reason(e), at)
+            brk(f, reason_of(e), at)
 
     def receive(f: _Flow, at: float) -> None:
         if f.proto == "udp":
@@ -331,7 +331,7 @@ def run(dst: str, tcp_port: int, udp_port: int, n_tcp: int, n_udp: int, interval
         except BlockingIOError:
             return
         except OSError as e:
-            brk(f, _reason(e), at)
+            brk(f, reason_of(e), at)
             return
         if not data:
             brk(f, "eof", at)
@@ -349,7 +349,7 @@ def run(dst: str, tcp_port: int, udp_port: int, n_tcp: int, n_udp: int, interval
     heap = [(start + interval * i / max(1, len(flows)), i) for i in range(len(flows))]
     heapq.heapify(heap)
     next_progress = start
-    while not _stop:
+    while not stopping:
         now = time.monotonic()
         if now >= end:
             break
@@ -380,7 +380,7 @@ def run(dst: str, tcp_port: int, udp_port: int, n_tcp: int, n_udp: int, interval
                 receive(f, at)
             if f.broken is None and ev & (select.EPOLLERR | select.EPOLLHUP):
                 err = f.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-                brk(f, _reason_errno(err) if err else "hangup", at)
+                brk(f, reason_of_errno(err) if err else "hangup", at)
             if f.broken is None and f.txbuf:
                 try:
                     n = f.sock.send(f.txbuf)
@@ -388,7 +388,7 @@ def run(dst: str, tcp_port: int, udp_port: int, n_tcp: int, n_udp: int, interval
                 except BlockingIOError:
                     pass
                 except OSError as e:
-                    brk(f, _reason(e), at)
+                    brk(f, reason_of(e), at)
     # Echoes still in flight: wait for them a little (bounded).
     ended = time.monotonic()
     tail = ended + min(1.0, max(0.2, 10 * interval))
@@ -413,129 +413,13 @@ def run(dst: str, tcp_port: int, udp_port: int, n_tcp: int, n_udp: int, interval
     return 0
 
 
-def _reason_errno(err: int) -> str:
+def reason_of_errno(err: int) -> str:
     return {errno.ECONNRESET: "reset", errno.ETIMEDOUT: "timeout", errno.EPIPE: "reset",
             errno.ECONNREFUSED: "refused"}.get(err, f"error: {os.strerror(err)}")
 
 
-def _reason(e: OSError) -> str:
-    return _reason_errno(e.errno or 0)
-
-
-# --- bulk ------------------------------------------------------------------------
-
-def bulk(dst: str, port: int, count: int, proto: str, parallel: int, max_seconds: float,
-         keepalive: float, connect_timeout: float) -> int:
-    _setup()
-    deadline = time.monotonic() + max_seconds
-    fam = _family(dst)
-    t0 = time.monotonic()
-    socks: list[socket.socket | None] = []
-    failed: dict[str, int] = {}
-    if proto == "tcp":
-        for first in range(0, count, parallel):
-            batch = [socket.socket(fam, socket.SOCK_STREAM)
-                     for _ in range(min(parallel, count - first))]
-            errs = _connect_all(batch, (dst, port), connect_timeout)
-            for i, s in enumerate(batch):
-                if i in errs:
-                    failed[errs[i]] = failed.get(errs[i], 0) + 1
-                    s.close()
-                    socks.append(None)
-                else:
-                    socks.append(s)
-    else:
-        for _ in range(count):
-            s = socket.socket(fam, socket.SOCK_DGRAM)
-            s.connect((dst, port))
-            s.setblocking(False)
-            socks.append(s)
-        _probe_all(socks, proto, connect_timeout)  # one exchange creates every entry
-    ok = sum(1 for s in socks if s is not None)
-    print(f"ready {ok} {count - ok} {time.monotonic() - t0:.3f} {json.dumps(failed)}",
-          flush=True)
-    next_keepalive = time.monotonic() + keepalive if keepalive > 0 else None
-    while not _stop and time.monotonic() < deadline:
-        r, _, _ = select.select([sys.stdin], [], [], 0.5)
-        now = time.monotonic()
-        if next_keepalive is not None and now >= next_keepalive:
-            for s in socks:
-                if s is not None:
-                    try:
-                        s.send(b"k")
-                    except OSError:
-                        pass
-            next_keepalive = now + keepalive
-        if not r:
-            continue
-        line = sys.stdin.readline()
-        if not line or line.strip() == "quit":
-            break
-        words = line.split()
-        if words[0] == "check":
-            timeout = float(words[1]) if len(words) > 1 else 5.0
-            print(json.dumps(_probe_all(socks, proto, timeout)), flush=True)
-    for s in socks:
-        if s is not None:
-            s.close()
-    return 0
-
-
-def _probe_all(socks: list, proto: str, timeout: float) -> dict:
-    """Sends one byte on every flow and waits (bounded) for every echo."""
-    ep = select.epoll()
-    waiting: dict[int, int] = {}
-    dead: dict[str, int] = {}
-    idx_ok = 0
-    for i, s in enumerate(socks):
-        if s is None:
-            continue
-        # Whatever an earlier check left unread (late echoes, keepalive replies).
-        try:
-            while s.recv(65536):
-                pass
-        except BlockingIOError:
-            pass
-        except OSError as e:
-            if proto == "tcp":
-                dead[_reason(e)] = dead.get(_reason(e), 0) + 1
-                socks[i] = None
-                s.close()
-                continue
-        try:
-            s.send(b"p")
-        except OSError as e:
-            if proto == "tcp":
-                dead[_reason(e)] = dead.get(_reason(e), 0) + 1
-                socks[i] = None
-                s.close()
-                continue
-        waiting[s.fileno()] = i
-        ep.register(s.fileno(), select.EPOLLIN)
-    deadline = time.monotonic() + timeout
-    while waiting and time.monotonic() < deadline:
-        for fd, _ in ep.poll(max(0.0, deadline - time.monotonic())):
-            i = waiting.pop(fd)
-            ep.unregister(fd)
-            s = socks[i]
-            try:
-                data = s.recv(65536)
-            except OSError as e:
-                data = None
-                if proto == "tcp":
-                    dead[_reason(e)] = dead.get(_reason(e), 0) + 1
-                    socks[i] = None
-                    s.close()
-                continue
-            if data:
-                idx_ok += 1
-            elif proto == "tcp":
-                dead["eof"] = dead.get("eof", 0) + 1
-                socks[i] = None
-                s.close()
-    ep.close()
-    return {"answered": idx_ok, "no_answer": len(waiting), "dead": dead,
-            "open": sum(1 for s in socks if s is not None)}
+def reason_of(e: OSError) -> str:
+    return reason_of_errno(e.errno or 0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -556,23 +440,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True)
     p.add_argument("--tcp-user-timeout-ms", type=int, default=10000)
     p.add_argument("--connect-timeout", type=float, default=10.0)
-    p = sub.add_parser("bulk")
-    p.add_argument("--dst", required=True)
-    p.add_argument("--port", type=int, required=True)
-    p.add_argument("--count", type=int, required=True)
-    p.add_argument("--proto", choices=("tcp", "udp"), default="tcp")
-    p.add_argument("--parallel", type=int, default=256)
-    p.add_argument("--max-seconds", type=float, default=3600)
-    p.add_argument("--keepalive", type=float, default=0.0)
-    p.add_argument("--connect-timeout", type=float, default=10.0)
     a = ap.parse_args(argv)
     if a.cmd == "serve":
         return serve(a.tcp_port, a.udp_port, a.max_seconds)
-    if a.cmd == "run":
-        return run(a.dst, a.tcp_port, a.udp_port, a.tcp, a.udp, a.interval_ms, a.duration,
-                   a.out, a.tcp_user_timeout_ms, a.connect_timeout)
-    return bulk(a.dst, a.port, a.count, a.proto, a.parallel, a.max_seconds, a.keepalive,
-                a.connect_timeout)
+    return run(a.dst, a.tcp_port, a.udp_port, a.tcp, a.udp, a.interval_ms, a.duration,
+               a.out, a.tcp_user_timeout_ms, a.connect_timeout)
 
 
 if __name__ == "__main__":

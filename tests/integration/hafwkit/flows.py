@@ -1,6 +1,6 @@
 """Long-lived flows with per-flow loss accounting, and bulk connections,
-through the firewalls (the processes are in hafwkit.flowproc: one per side,
-one epoll loop each).
+through the firewalls (the processes are hafwkit.flowproc and hafwkit.bulkproc:
+one per side, one epoll loop each).
 
     flows.start_server(lab)                                  # in "server"
     run = flows.start_flows(lab, "198.51.100.10", tcp=50, udp=50,
@@ -269,8 +269,8 @@ def start_bulk(lab: "Lab", dst: str, *, count: int = 10_000, proto: str = "tcp",
     if port is None:
         port = FLOW_TCP_PORT if proto == "tcp" else FLOW_UDP_PORT
     t0 = time.monotonic()
-    proc = lab.start_helper(node, MODULE, [
-        "bulk", "--dst", dst, "--port", str(port), "--count", str(count), "--proto", proto,
+    proc = lab.start_helper(node, "hafwkit.bulkproc", [
+        "--dst", dst, "--port", str(port), "--count", str(count), "--proto", proto,
         "--parallel", str(parallel), "--max-seconds", str(max_seconds),
         "--keepalive", str(keepalive), "--connect-timeout", str(connect_timeout)],
         ready_timeout=max(30.0, count / 200 + connect_timeout))

@@ -26,9 +26,9 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
-from . import netns, plan, traffic
+from . import build, netns, plan, traffic
 from .netns import LabError, list_netns, log
-from .plan import BRIDGES, IFNAMES, SWITCH
+from .plan import IFNAMES, SWITCH
 
 KIT_PARENT = Path(__file__).resolve().parent.parent  # put on PYTHONPATH for helpers
 _PREFIX_RE = __import__("re").compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,23}$")
@@ -248,64 +248,8 @@ class Lab:
         """Every namespace name of this lab (nodes and switch)."""
         return [self.ns(n) for n in [*self.nodes, SWITCH]]
 
-    def _add_ns(self, node: str) -> None:
-        name = self.ns(node)
-        netns.run_host(["ip", "netns", "add", name])
-        self._owned_ns.append(name)
-        self.run(node, ["ip", "link", "set", "lo", "up"])
-
     def _build(self) -> None:
-        self._add_ns(SWITCH)
-        # The switch only bridges: no IPv6 (no RS/MLD chatter from the bridges).
-        self.sysctl(SWITCH, {"net.ipv6.conf.all.disable_ipv6": 1,
-                             "net.ipv6.conf.default.disable_ipv6": 1})
-        snoop = "1" if self.igmp_snooping else "0"
-        for br in BRIDGES.values():
-            self.run(SWITCH, ["ip", "link", "add", br, "type", "bridge",
-                              "stp_state", "0", "mcast_snooping", snoop,
-                              "mcast_querier", snoop])
-            self.run(SWITCH, ["ip", "link", "set", br, "up"])
-        ruleset = plan.firewall_ruleset(nat=self.nat, ftp_helper=self.ftp_helper)
-        for node in self.nodes:
-            self._add_ns(node)
-            fw = node.startswith("fw")
-            # Settings that new interfaces in this namespace inherit: no DAD
-            # (addresses usable at once), no autoconfiguration from RAs.
-            self.sysctl(node, {
-                "net.ipv6.conf.all.accept_dad": 0,
-                "net.ipv6.conf.default.accept_dad": 0,
-                "net.ipv6.conf.all.accept_ra": 0,
-                "net.ipv6.conf.default.accept_ra": 0,
-                "net.ipv4.conf.all.rp_filter": 0,
-                "net.ipv4.conf.default.rp_filter": 0,
-            })
-            if fw:
-                self.sysctl(node, {
-                    "net.ipv4.ip_forward": 1,
-                    "net.ipv6.conf.all.forwarding": 1,
-                    "net.ipv6.conf.default.forwarding": 1,
-                    # A firewall must not tell the client to bypass it.
-                    "net.ipv4.conf.all.send_redirects": 0,
-                    "net.ipv4.conf.default.send_redirects": 0,
-                })
-            for leg, ifname in IFNAMES[node].items():
-                self._add_leg(node, leg, ifname)
-            if fw:
-                self.run(node, ["nft", "-f", "-"], input=ruleset)
-                # After the ruleset: conntrack is active in this namespace now.
-                self.sysctl(node, {"net.netfilter.nf_conntrack_tcp_loose": 0})
-        self.route_via_vips()
-
-    def _add_leg(self, node: str, leg: str, ifname: str) -> None:
-        port = f"{node}-{leg}"  # bridge port name in sw, at most 10 chars
-        self.run(SWITCH, ["ip", "link", "add", port, "type", "veth",
-                          "peer", "name", ifname, "netns", self.ns(node)])
-        self.run(SWITCH, ["ip", "link", "set", port, "master", BRIDGES[leg]])
-        self.run(SWITCH, ["ip", "link", "set", port, "up"])
-        self.sysctl(node, {f"net.ipv6.conf.{ifname}.accept_dad": 0})
-        for addr in plan.static_addresses(node, leg):
-            self.run(node, ["ip", "addr", "add", addr, "dev", ifname])
-        self.run(node, ["ip", "link", "set", ifname, "up"])
+        build.build(self)
 
     def sysctl(self, node: str, values: dict[str, object]) -> None:
         args = [f"{k}={v}" for k, v in values.items()]
