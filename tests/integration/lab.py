@@ -31,10 +31,13 @@ def _down(prefix: str) -> int:
 
 
 def _status(prefix: str, as_json: bool) -> int:
-    if prefix + "fw1" not in set(netns.list_netns()):
+    existing = set(netns.list_netns())
+    if prefix + "fw1" not in existing:
         print(f"lab {prefix}: not present")
         return 1
-    info = Lab.attach(prefix).status()
+    # A plain handle (no attach): it must also describe a half-built lab.
+    count = sum(1 for fw in plan.FIREWALL_NAMES if prefix + fw in existing)
+    info = Lab(prefix=prefix, firewalls=count).status()
     if as_json:
         print(json.dumps(info, indent=2))
     else:
