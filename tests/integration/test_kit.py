@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -66,6 +65,33 @@ def test_masquerade_to_the_firewalls_own_address(lab: Lab) -> None:
         assert conn.echo("masq") == "masq"
         (entry,) = conntrack.snapshot(lab, "fw1").filter(dport=plan.TCP_ECHO_PORT).entries
     assert entry.nat.snat[0] == plan.ip("fw1", "wan", 4), entry
+
+
+_MARKS = """
+table inet kittest {
+    chain raw {
+        type filter hook prerouting priority raw; policy accept;
+        # Both directions: replies must find the entry in its zone.
+        iifname "lan0" tcp dport 5001 ct zone set 7
+        iifname "wan0" tcp sport 5001 ct zone set 7
+    }
+    chain tag {
+        type filter hook forward priority filter - 5; policy accept;
+        tcp dport 5001 ct mark set 0x2a ct label set 3 ct label set 70
+    }
+}
+"""
+
+
+def test_snapshot_reads_mark_zone_and_labels(lab: Lab) -> None:
+    lab.route_via_static("fw1")
+    lab.run("fw1", ["nft", "-f", "-"], input=_MARKS)
+    lab.start_tcp_echo_server()
+    with lab.tcp_echo_client(SERVER4) as conn:
+        assert conn.echo("tagged") == "tagged"
+        (e,) = conntrack.snapshot(lab, "fw1").filter(dport=plan.TCP_ECHO_PORT).entries
+    assert (e.mark, e.zone, e.labels) == (0x2A, 7, {"3", "70"}), e
+    assert e.key == (4, 6, e.orig, 7)
 
 
 # A minimal FTP control channel: greeting, PASV answer, then idle (bounded).

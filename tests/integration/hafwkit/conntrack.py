@@ -14,10 +14,14 @@ and diff in well under a second.
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
+import shutil
 import signal
 import subprocess
+import tempfile
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 if TYPE_CHECKING:
@@ -209,13 +213,35 @@ class Snapshot:
             and (family is None or e.family == family)], self.expectations)
 
 
+_label_dir: Path | None = None
+
+
+def conntrack_command(args: Sequence[str]) -> list[str]:
+    """``conntrack ARGS`` that also prints connection labels, as bit numbers.
+
+    conntrack names labels through /etc/xtables/connlabel.conf and prints none
+    without it; in a private mount namespace (nothing outside changes) it sees
+    a file of ours naming bit N "N".
+    """
+    global _label_dir
+    if not Path("/etc/xtables").is_dir():
+        return ["conntrack", *args]
+    if _label_dir is None:
+        _label_dir = Path(tempfile.mkdtemp(prefix="hafw-connlabel-"))
+        (_label_dir / "connlabel.conf").write_text("".join(f"{i} {i}\n" for i in range(128)))
+        atexit.register(shutil.rmtree, _label_dir, ignore_errors=True)
+    return ["unshare", "--mount", "sh", "-c",
+            'mount --bind "$0" /etc/xtables && exec conntrack "$@"', str(_label_dir), *args]
+
+
 def snapshot(lab: "Lab", node: str, expectations: bool = False,
              args: Sequence[str] = (), timeout: float = 60.0) -> Snapshot:
-    """``conntrack -L -o extended`` (every family) of a node, parsed.
+    """``conntrack -L -o extended,labels`` (every family) of a node, parsed.
 
     ``args`` filter in conntrack itself (e.g. ["-p", "tcp", "--dport", "5003"]).
     """
-    out = lab.run(node, ["conntrack", "-L", "-o", "extended", *args], timeout=timeout).stdout
+    out = lab.run(node, conntrack_command(["-L", "-o", "extended,labels", *args]),
+                  timeout=timeout).stdout
     exp: list[Expectation] = []
     if expectations:
         exp = parse_expectations(lab.run(node, ["conntrack", "-L", "expect"]).stdout)
@@ -280,8 +306,8 @@ class EventWatch:
 
     def __init__(self, lab: "Lab", node: str, args: Sequence[str] = ()) -> None:
         self.lab = lab
-        self.proc = lab.popen(node, ["stdbuf", "-oL", "conntrack", "-E", "-o", "extended",
-                                     "--buffer-size", str(8 << 20), *args],
+        self.proc = lab.popen(node, ["stdbuf", "-oL", *conntrack_command([
+            "-E", "-o", "extended,labels", "--buffer-size", str(8 << 20), *args])],
                               stdout=subprocess.PIPE, text=True)
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
