@@ -5,9 +5,10 @@ Modules by concern (import what you need; nothing here is imported eagerly):
 
   netns      namespaces: list, delete, sweep dead runs' labs, enter one
   plan       the fixed plan: names, documentation addresses, ports, the ruleset
-  lab        Lab: build/tear down the lab, run processes in nodes, routes, links
+  lab        Lab: the lab's life cycle, processes in nodes, routes, links (build: building it)
   traffic    TCP line echo, UDP echo, the numbered UDP probe
   flows      long-lived TCP/UDP flows with per-flow loss accounting; bulk connections
+             (their processes: flowproc, bulkproc)
   conntrack  conntrack snapshots as normalized records, diffs, expectations, events
   faults     sync-link faults: link down, random loss, one-way block
   spec       the cluster file: ClusterSpec, Vhid, SyncSpec, render()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import re
 import select
 import signal
 import subprocess
@@ -31,7 +32,7 @@ from .netns import LabError, list_netns, log
 from .plan import IFNAMES, SWITCH
 
 KIT_PARENT = Path(__file__).resolve().parent.parent  # put on PYTHONPATH for helpers
-_PREFIX_RE = __import__("re").compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,23}$")
+_PREFIX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,23}$")
 
 _live_labs: list["Lab"] = []
 _live_lock = threading.Lock()
