@@ -18,7 +18,7 @@ packages=(
   libcli11-dev libspdlog-dev libfmt-dev libexpected-dev libsystemd-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev python3 python3-pytest python3-scapy
-  python3-matplotlib
+  python3-matplotlib python3-protobuf
   # the namespace lab and real peers
   iproute2 nftables conntrack iputils-ping netcat-openbsd tcpdump tshark ucarp
   keepalived conntrackd hping3 iperf3 procps

@@ -3,7 +3,7 @@
 
 Each step is a function of a DemoContext; STEPS lists them in order. The first
 steps show the lab and its strict firewall; then ha-agent runs on fw1 and fw2
-(tests/integration/hafw_cluster.py: the vhids of etc/hafw.toml), fw1 becomes
+(tests/integration/hafwkit: the vhids of etc/hafw.toml), fw1 becomes
 MASTER, the client talks to the server through the virtual addresses, and fw1
 fails twice: a graceful stop (bow-out) and a dead node. A UDP probe measures
 each outage.
@@ -24,13 +24,16 @@ from typing import Callable
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "integration"))
-import lab as labmod  # noqa: E402
-from hafw_cluster import ClusterError, HafwCluster, HafwPaths  # noqa: E402
-from lab import Lab  # noqa: E402
+from hafwkit import plan, waits  # noqa: E402
+from hafwkit.agents import ClusterError, HafwCluster  # noqa: E402
+from hafwkit.lab import Lab  # noqa: E402
+from hafwkit.netns import LabError  # noqa: E402
+from hafwkit.paths import HafwPaths  # noqa: E402
+from hafwkit.traffic import ProbeResult, TcpEchoClient  # noqa: E402
 
-SERVER4 = Lab.ip("server", "wan", 4)
-SERVER6 = Lab.ip("server", "wan", 6)
-CLIENT4 = Lab.ip("client", "lan", 4)
+SERVER4 = plan.ip("server", "wan", 4)
+SERVER6 = plan.ip("server", "wan", 6)
+CLIENT4 = plan.ip("client", "lan", 4)
 
 
 @dataclasses.dataclass
@@ -39,7 +42,7 @@ class DemoContext:
     build_dir: Path
     config: Path | None
     cluster: HafwCluster | None = None
-    tcp: labmod.TcpEchoClient | None = None
+    tcp: TcpEchoClient | None = None
     outages: list[tuple[str, float, float]] = dataclasses.field(default_factory=list)
 
     @property
@@ -89,14 +92,14 @@ def step_traffic_through_fw1(ctx: DemoContext) -> None:
         expect(conn.echo("hello through fw1") == "hello through fw1",
                "a TCP connection client -> server echoes a line")
         ct = lab.run("fw1", ["conntrack", "-L", "-p", "tcp", "--dport",
-                             str(labmod.TCP_ECHO_PORT)], check=False).stdout.strip()
+                             str(plan.TCP_ECHO_PORT)], check=False).stdout.strip()
         say("fw1's conntrack entry for it:")
         for line in ct.splitlines():
             say(f"    {line}")
         expect("ESTABLISHED" in ct, "fw1 tracks the connection")
     lab.start_udp_echo_server()
     probe = lab.start_udp_probe(SERVER4, interval_ms=10, duration=30)
-    time.sleep(2.0)
+    waits.wait_until("200 probe replies", lambda: probe.progress().received >= 200, 10)
     result = probe.stop()
     say(f"UDP probe: {len(result.sent)} sent, {len(result.received)} answered, "
         f"longest gap {result.longest_gap() * 1000:.0f} ms")
@@ -109,7 +112,7 @@ def step_strict_ruleset(ctx: DemoContext) -> None:
     try:
         lab.tcp_echo_client(CLIENT4, node="server", connect_timeout=2).close()
         blocked = False
-    except labmod.LabError:
+    except LabError:
         blocked = True
     expect(blocked, "a NEW connection from the server side to the client is dropped")
     dropped = lab.rule_counter("fw1", "forward", "forward-policy-drop")
@@ -136,7 +139,7 @@ def show_addresses(ctx: DemoContext, node: str) -> None:
 def vips_on(ctx: DemoContext, node: str) -> bool:
     lan = {a.split("/")[0] for a in ctx.lab.addresses(node, "lan0")}
     wan = {a.split("/")[0] for a in ctx.lab.addresses(node, "wan0")}
-    return {labmod.LAN_VIP4, labmod.LAN_VIP6} <= lan and {labmod.WAN_VIP4, labmod.WAN_VIP6} <= wan
+    return {plan.LAN_VIP4, plan.LAN_VIP6} <= lan and {plan.WAN_VIP4, plan.WAN_VIP6} <= wan
 
 
 def wait_masters(ctx: DemoContext, node: str, timeout: float) -> float:
@@ -147,12 +150,12 @@ def wait_masters(ctx: DemoContext, node: str, timeout: float) -> float:
         ctx.cluster.wait_until(f"{node} to be the only MASTER of vhids 1 and 2",
                                lambda: ctx.cluster.masters(1) == [node]
                                and ctx.cluster.masters(2) == [node], timeout)
-    except ClusterError as e:
+    except (ClusterError, waits.WaitTimeout) as e:
         raise DemoFailure(str(e).splitlines()[0]) from e
     return time.monotonic() - t0
 
 
-def report_probe(result: labmod.ProbeResult) -> float:
+def report_probe(result: ProbeResult) -> float:
     gap = result.longest_gap()
     outages = result.outages()
     say(f"UDP probe client -> server every 10 ms: {len(result.sent)} sent, "
@@ -217,15 +220,19 @@ def failover(ctx: DemoContext, name: str, title: str, fail: Callable[[], None],
     lab = ctx.lab
     probe = lab.start_udp_probe(SERVER4, interval_ms=10, duration=60)
     ping = start_ping(ctx)
-    time.sleep(1.0)
+    waits.wait_until("the probe's first 100 replies", lambda: probe.progress().received >= 100,
+                     10)
     for i, line in enumerate(title.split("\n")):
         say(("--> " if i == 0 else "    ") + line)
     t0 = time.monotonic()
     fail()
     wait_masters(ctx, "fw2", timeout=10)
     took = time.monotonic() - t0
-    say(f"fw2 is MASTER of both vhids {took * 1000:.0f} ms later (seen by polling hactl)")
-    time.sleep(1.5)
+    say(f"fw2 is MASTER of both vhids {took * 1000:.0f} ms later (seen on the control socket)")
+    # Let the probe show the flow is back: 100 more replies after the takeover.
+    answered = probe.progress().received
+    waits.wait_until("100 probe replies through fw2",
+                     lambda: probe.progress().received >= answered + 100, 10)
     gap = report_probe(probe.stop())
     ctx.outages.append((name, took, gap))
     say(f"ping client -> server every 200 ms: {stop_ping(ctx, ping)}")
@@ -272,13 +279,10 @@ def step_dead_node(ctx: DemoContext) -> None:
     assert cluster is not None
 
     def die() -> None:
-        # Freeze the agent first so it cannot react to its own links going
-        # down (it would demote and hand over early): a node that just dies.
-        proc = cluster.procs["fw1"]
-        ctx.lab.stop(proc, signal.SIGSTOP)
-        for ifname in ("lan0", "wan0", "sync0"):
-            ctx.lab.link_down("fw1", ifname)
-        cluster.stop("fw1", signal.SIGKILL)
+        # kill_node freezes the agent first so it cannot react to its own
+        # links going down (it would demote and hand over early), takes every
+        # link of fw1 down at once, then SIGKILL: a node that just dies.
+        cluster.kill_node("fw1")
 
     failover(ctx, "dead node (no bow-out)",
              "fw1 dies: its agent freezes, its links go dark, then SIGKILL. No bow-out:\n"
@@ -319,7 +323,7 @@ def main() -> int:
         for i, (title, step) in enumerate(STEPS, 1):
             print(f"\n== {i}. {title}", flush=True)
             step(ctx)
-    except (DemoFailure, labmod.LabError, ClusterError) as e:
+    except (DemoFailure, LabError, ClusterError, waits.WaitTimeout) as e:
         print(f"\ndemo FAILED: {e}", file=sys.stderr)
         if ctx.cluster is not None:
             for fw in ctx.cluster.logs:

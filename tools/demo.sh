@@ -21,9 +21,10 @@ die() { echo "demo: $*" >&2; exit 1; }
 echo "== bootstrap (Debian packages)"
 bash "$repo/tools/bootstrap.sh"
 
-echo "== build ha-agent and hactl in $build"
+echo "== build ha-agent, hactl and the control API bindings in $build"
 cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" --target ha-agent hactl -j "$(nproc)"
+# hafw_proto_python: the control API bindings the test kit speaks to the agents.
+cmake --build "$build" --target ha-agent hactl hafw_proto_python -j "$(nproc)"
 
 secrets_tool=$repo/tools/make_lab_secrets.sh
 [[ -f $secrets_tool ]] || die "$secrets_tool is missing: cannot create the lab secrets"

@@ -3,7 +3,8 @@
 #   bash tools/run-tests.sh
 # 1. installs the Debian packages (tools/bootstrap.sh),
 # 2. builds everything (Ninja, RelWithDebInfo) in build/ and runs every ctest
-#    label there: unit, sim, integration (network-namespace lab), fuzz, lint,
+#    label there: unit, sim, integration (network-namespace lab), timing
+#    (sub-second timing asserts, each run alone: RUN_SERIAL), fuzz, lint,
 # 3. builds again with AddressSanitizer + UBSan in build-asan/ and runs the
 #    unit and simulator tests there.
 # Exits non-zero if anything fails. Runnable from any directory.
@@ -45,7 +46,7 @@ echo "== build ($repo/build, RelWithDebInfo)"
 cmake -S "$repo" -B "$repo/build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build "$repo/build" -j "$jobs"
 
-echo "== ctest: all labels (unit, sim, integration, fuzz, lint)"
+echo "== ctest: all labels (unit, sim, integration, timing, fuzz, lint)"
 run_ctest "$repo/build" -j "$jobs"
 
 echo "== sanitizer build ($repo/build-asan)"

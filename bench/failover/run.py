@@ -58,15 +58,21 @@ HERE = Path(__file__).resolve().parent
 SOURCE_DIR = HERE.parents[1]
 sys.path.insert(0, str(SOURCE_DIR / "tests" / "integration"))
 
-import lab as labmod  # noqa: E402
-from hafw_cluster import ClusterError, HafwCluster, HafwPaths, Vhid  # noqa: E402
+from hafwkit import load, netns, plan, waits  # noqa: E402
+from hafwkit.agents import HafwCluster  # noqa: E402
+from hafwkit.lab import Lab  # noqa: E402
+from hafwkit.netns import LabError  # noqa: E402
+from hafwkit.paths import HafwPaths, MissingBinary  # noqa: E402
+from hafwkit.pcap import Arp, CarpAdvert, Capture, VrrpAdvert  # noqa: E402
+from hafwkit.peers import Keepalived, Ucarp, VrrpInstance  # noqa: E402
+from hafwkit.spec import Vhid  # noqa: E402
+from hafwkit.traffic import ProbeResult  # noqa: E402
 
-SERVER = "198.51.100.10"
-LAN_VIP = labmod.LAN_VIP4
-WAN_VIP = labmod.WAN_VIP4
+SERVER = plan.ip("server", "wan", 4)
+LAN_VIP = plan.LAN_VIP4
+WAN_VIP = plan.WAN_VIP4
 VIPS = {"lan0": LAN_VIP, "wan0": WAN_VIP}
 PREFIXLEN = 24
-FW_LINKS = ("lan0", "wan0", "sync0")
 
 PROBE_INTERVAL_MS = 1.0
 PRE_WINDOW = 0.5        # seconds of probing before the failure
@@ -126,20 +132,16 @@ def settings(args: argparse.Namespace) -> list[Setting]:
 # The contenders. Each runs one daemon set per firewall and can say whether
 # fw1 holds both VIPs (and fw2 none).
 
-def vip_holders(lab: labmod.Lab) -> dict[str, list[str]]:
+def vip_holders(lab: Lab) -> dict[str, list[str]]:
     """Which firewalls have each VIP configured (ifname -> [fw])."""
-    out: dict[str, list[str]] = {}
-    for ifname, vip in VIPS.items():
-        out[ifname] = [fw for fw in lab.firewalls
-                       if any(a.split("/")[0] == vip for a in lab.addresses(fw, ifname, 4))]
-    return out
+    return {ifname: lab.holders(vip, ifname) for ifname, vip in VIPS.items()}
 
 
-def remove_vips(lab: labmod.Lab, fw: str) -> list[str]:
+def remove_vips(lab: Lab, fw: str) -> list[str]:
     """Deletes leftover VIPs from a firewall; returns what it removed."""
     removed = []
     for ifname, vip in VIPS.items():
-        if any(a.split("/")[0] == vip for a in lab.addresses(fw, ifname, 4)):
+        if fw in lab.holders(vip, ifname, [fw]):
             lab.run(fw, ["ip", "addr", "del", f"{vip}/{PREFIXLEN}", "dev", ifname], check=False)
             removed.append(f"{vip} on {ifname}")
     return removed
@@ -148,7 +150,7 @@ def remove_vips(lab: labmod.Lab, fw: str) -> list[str]:
 class Contender:
     name = ""
 
-    def __init__(self, lab: labmod.Lab, setting: Setting, workdir: Path) -> None:
+    def __init__(self, lab: Lab, setting: Setting, workdir: Path) -> None:
         self.lab = lab
         self.setting = setting
         self.workdir = workdir
@@ -169,13 +171,12 @@ class Contender:
         return h["lan0"] == ["fw1"] and h["wan0"] == ["fw1"]
 
     def wait_ready(self, timeout: float = READY_TIMEOUT) -> float:
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < timeout:
-            if self.ready():
-                return time.monotonic() - t0
-            time.sleep(0.05)
-        raise BenchError(f"{self.name}: fw1 does not hold both VIPs alone after {timeout} s "
-                         f"(holders {vip_holders(self.lab)})\n{self.logs()}")
+        try:
+            return waits.wait_until("fw1 to hold both VIPs alone", self.ready, timeout,
+                                    interval=0.05)
+        except waits.WaitTimeout as e:
+            raise BenchError(f"{self.name}: fw1 does not hold both VIPs alone after {timeout} s "
+                             f"(holders {vip_holders(self.lab)})\n{self.logs()}") from e
 
     def taken_over(self) -> bool:
         # fw1 may still have the VIPs configured (SIGKILL: no clean-up), but its
@@ -194,7 +195,7 @@ def _signal_group(proc: subprocess.Popen, sig: int) -> None:
         pass
 
 
-def _wait_proc(lab: labmod.Lab, proc: subprocess.Popen, timeout: float) -> None:
+def _wait_proc(lab: Lab, proc: subprocess.Popen, timeout: float) -> None:
     try:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -243,119 +244,87 @@ class HaAgent(Contender):
         return self.cluster.logs_text()
 
 
-class Keepalived(Contender):
+class KeepalivedContender(Contender):
     name = "keepalived"
 
     def __init__(self, lab, setting, workdir) -> None:
         super().__init__(lab, setting, workdir)
-        self.procs: dict[str, subprocess.Popen] = {}
-        self.logfiles: dict[str, Path] = {}
-        self.template = (HERE / "keepalived.conf.in").read_text()
-
-    def config(self, fw: str) -> Path:
-        p = self.setting.params
-        text = self.template
-        for k, v in {"NODE": fw, "LAN_VRID": "51", "WAN_VRID": "52",
-                     "PRIORITY": str(p["prio"][fw]), "ADVERT_INT": p["advert_int"],
-                     "LAN_VIP": f"{LAN_VIP}/{PREFIXLEN}",
-                     "WAN_VIP": f"{WAN_VIP}/{PREFIXLEN}"}.items():
-            text = text.replace(f"@{k}@", v)
-        path = self.workdir / f"keepalived-{fw}.conf"
-        path.write_text(text)
-        return path
+        self.daemons: dict[str, Keepalived] = {}
 
     def start(self, fw: str) -> None:
-        conf = self.config(fw)
-        log_path = self.workdir / f"keepalived-{self.tag}-{fw}.log"
-        self.logfiles[fw] = log_path
-        cmd = ["keepalived", "--vrrp", "--dont-fork", "--log-console", "--no-syslog", "--use-file", str(conf),
-               # Fresh pid files per start: after SIGKILL the old ones (and a
-               # not yet reaped VRRP child) make keepalived refuse to start.
-               "--pid", str(self.workdir / f"keepalived-{fw}-{time.monotonic_ns()}.pid"),
-               "--vrrp_pid", str(self.workdir / f"keepalived-vrrp-{fw}-{time.monotonic_ns()}.pid")]
-        with open(log_path, "ab") as out:
-            self.procs[fw] = self.lab.popen(fw, cmd, stdout=out, stderr=subprocess.STDOUT)
-        time.sleep(0.2)
-        if self.procs[fw].poll() is not None:
+        p = self.setting.params
+        # Two instances, one per VIP, in one sync group so they fail over
+        # together, like ha-agent's two vhids in demotion group "edge".
+        instances = [VrrpInstance(name, ifname, vrid, p["prio"][fw], p["advert_int"],
+                                  [f"{vip}/{PREFIXLEN}"])
+                     for name, ifname, vrid, vip in (("LAN", "lan0", 51, LAN_VIP),
+                                                     ("WAN", "wan0", 52, WAN_VIP))]
+        d = Keepalived(self.lab, fw, self.workdir, instances)
+        d.start()
+        self.daemons[fw] = d
+        time.sleep(0.2)  # a config error makes keepalived exit at once
+        if not d.running():
             raise BenchError(f"keepalived on {fw} exited at once:\n{self.logs()}")
 
     def kill(self, fw: str) -> None:
-        _signal_group(self.procs[fw], signal.SIGKILL)     # parent and VRRP child
+        self.daemons[fw].kill()                           # parent and VRRP child
 
     def term(self, fw: str) -> None:
-        self.procs[fw].send_signal(signal.SIGTERM)        # like `systemctl stop`
+        self.daemons[fw].send_signal(signal.SIGTERM)      # like `systemctl stop`
 
     def reap(self, fw: str, timeout: float = 10.0) -> None:
-        _wait_proc(self.lab, self.procs[fw], timeout)
+        _wait_proc(self.lab, self.daemons[fw].proc, timeout)
 
     def stop_all(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for fw in list(self.procs):
-            self.reap(fw)
+        for d in self.daemons.values():
+            d.stop()
 
     def logs(self) -> str:
-        return "".join(f"\n--- keepalived {fw} ---\n{p.read_text(errors='replace')[-3000:]}"
-                       for fw, p in self.logfiles.items() if p.exists())
+        return "".join(f"\n--- keepalived {fw} ---\n{d.log()[-3000:]}"
+                       for fw, d in self.daemons.items())
 
 
-class Ucarp(Contender):
+class UcarpContender(Contender):
     name = "ucarp"
 
     def __init__(self, lab, setting, workdir) -> None:
         super().__init__(lab, setting, workdir)
-        self.procs: dict[str, list[subprocess.Popen]] = {}
-        self.logfiles: dict[str, Path] = {}
+        self.daemons: dict[str, list[Ucarp]] = {}
         self.password = os.urandom(6).hex()
-        for script in ("ucarp-up.sh", "ucarp-down.sh"):
-            dst = workdir / script
-            shutil.copyfile(HERE / script, dst)
-            os.chmod(dst, 0o700)
 
     def start(self, fw: str) -> None:
         p = self.setting.params
-        procs = []
-        log_path = self.workdir / f"ucarp-{self.tag}-{fw}.log"
-        self.logfiles[fw] = log_path
-        for vhid, (ifname, leg, vip) in enumerate((("lan0", "lan", LAN_VIP),
-                                                   ("wan0", "wan", WAN_VIP)), start=1):
-            cmd = ["ucarp", "--interface", ifname, "--srcip", labmod.Lab.ip(fw, leg, 4),
-                   "--vhid", str(vhid), "--pass", self.password, "--addr", vip,
-                   "--advbase", str(p["advbase"]), "--advskew", str(p["skew"][fw]),
-                   "--preempt", "--shutdown", "--xparam", str(PREFIXLEN),
-                   "--upscript", str(self.workdir / "ucarp-up.sh"),
-                   "--downscript", str(self.workdir / "ucarp-down.sh")]
-            with open(log_path, "ab") as out:
-                procs.append(self.lab.popen(fw, cmd, stdout=out, stderr=subprocess.STDOUT))
-        self.procs[fw] = procs
-        time.sleep(0.2)
-        if any(pr.poll() is not None for pr in procs):
+        ds = [Ucarp(self.lab, fw, self.workdir, vip=vip, password=self.password, vhid=vhid,
+                    interface=ifname, prefixlen=PREFIXLEN, advbase=p["advbase"],
+                    advskew=p["skew"][fw], preempt=True, shutdown=True)
+              for vhid, ifname, vip in ((1, "lan0", LAN_VIP), (2, "wan0", WAN_VIP))]
+        for d in ds:
+            d.start()
+        self.daemons[fw] = ds
+        time.sleep(0.2)  # bad arguments make ucarp exit at once
+        if not all(d.running() for d in ds):
             raise BenchError(f"ucarp on {fw} exited at once:\n{self.logs()}")
 
     def kill(self, fw: str) -> None:
-        for proc in self.procs[fw]:
-            _signal_group(proc, signal.SIGKILL)
+        for d in self.daemons[fw]:
+            d.kill()
 
     def term(self, fw: str) -> None:
-        for proc in self.procs[fw]:
-            proc.send_signal(signal.SIGTERM)
+        for d in self.daemons[fw]:
+            d.send_signal(signal.SIGTERM)
 
     def reap(self, fw: str, timeout: float = 10.0) -> None:
-        for proc in self.procs[fw]:
-            _wait_proc(self.lab, proc, timeout)
+        for d in self.daemons[fw]:
+            _wait_proc(self.lab, d.proc, timeout)
 
     def stop_all(self) -> None:
-        for procs in self.procs.values():
-            for proc in procs:
-                if proc.poll() is None:
-                    proc.send_signal(signal.SIGTERM)
-        for fw in list(self.procs):
-            self.reap(fw)
+        for ds in self.daemons.values():
+            for d in ds:
+                d.stop()
 
     def logs(self) -> str:
-        return "".join(f"\n--- ucarp {fw} ---\n{p.read_text(errors='replace')[-3000:]}"
-                       for fw, p in self.logfiles.items() if p.exists())
+        return "".join(f"\n--- ucarp {fw} {d.interface} ---\n{d.log()[-3000:]}"
+                       for fw, ds in self.daemons.items() for d in ds)
 
 
 # ----------------------------------------------------------------------------
@@ -363,20 +332,23 @@ class Ucarp(Contender):
 # start on the critical path), and the advertisement trigger.
 
 class LinkCtl:
-    """A long-running `ip -batch -` in a firewall: link changes in well under 1 ms."""
+    """A long-running `ip -batch -` in a firewall: link changes in well under 1 ms
+    (no process start on the critical path). The links are the lab's, as the
+    node has them (like HafwCluster.kill_node)."""
 
-    def __init__(self, lab: labmod.Lab, fw: str) -> None:
+    def __init__(self, lab: Lab, fw: str) -> None:
         self.lab = lab
         self.fw = fw
+        self.links = lab.links(fw)
         self.proc = lab.popen(fw, ["ip", "-force", "-batch", "-"], stdin=subprocess.PIPE)
 
     def down(self) -> None:
         assert self.proc.stdin is not None
-        self.proc.stdin.write(b"".join(b"link set %s down\n" % l.encode() for l in FW_LINKS))
+        self.proc.stdin.write(b"".join(b"link set %s down\n" % l.encode() for l in self.links))
         self.proc.stdin.flush()
 
     def up(self) -> None:
-        for l in FW_LINKS:
+        for l in self.links:
             self.lab.link_up(self.fw, l)
 
 
@@ -403,9 +375,9 @@ def _bpf_ip_proto_src(proto: int, src: str) -> bytes:
 class AdvertTrigger:
     """Waits for the next advertisement (IP protocol 112) from fw1 on the client's LAN."""
 
-    def __init__(self, lab: labmod.Lab) -> None:
+    def __init__(self, lab: Lab) -> None:
         self.lab = lab
-        prog = _bpf_ip_proto_src(112, labmod.Lab.ip("fw1", "lan", 4))
+        prog = _bpf_ip_proto_src(112, plan.ip("fw1", "lan", 4))
         self._prog_buf = ctypes.create_string_buffer(prog, len(prog))
         self._fprog = struct.pack("HL", len(prog) // 8, ctypes.addressof(self._prog_buf))
 
@@ -414,7 +386,7 @@ class AdvertTrigger:
             s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_IP))
         try:
             s.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, self._fprog)
-            s.bind((labmod.Lab.ifname("client", "lan"), 0))
+            s.bind((plan.ifname("client", "lan"), 0))
             s.setblocking(False)
             while True:  # drop anything queued before the filter was attached
                 try:
@@ -432,90 +404,19 @@ class AdvertTrigger:
 
 
 # ----------------------------------------------------------------------------
-# Packet capture on the bridges (tcpdump in the switch namespace) and a tiny
-# decoder for CARP, VRRPv3 and ARP.
+# Packet capture on the bridges: the kit's tcpdump capture and decoder
+# (CARP, VRRPv3 and ARP records with capture timestamps).
 
 CAPTURE_FILTER = "ip proto 112 or arp"
 
 
-class Capture:
-    def __init__(self, lab: labmod.Lab, workdir: Path) -> None:
-        self.lab = lab
-        self.workdir = workdir
-        self.procs: dict[str, subprocess.Popen] = {}
-        self.files: dict[str, Path] = {}
-
-    def start(self) -> None:
-        import select
-        for br in ("brlan", "brwan"):
-            path = self.workdir / f"cap-{br}-{time.monotonic_ns()}.pcap"
-            self.files[br] = path
-            proc = self.lab.popen(labmod.SWITCH, [
-                "tcpdump", "-i", br, "-n", "-U", "--immediate-mode", "-s", "128",
-                "--time-stamp-precision", "nano", "-Z", "root", "-w", str(path),
-                CAPTURE_FILTER], stderr=subprocess.PIPE)
-            self.procs[br] = proc
-            assert proc.stderr is not None
-            ready, _, _ = select.select([proc.stderr], [], [], 10)
-            line = proc.stderr.readline().decode(errors="replace") if ready else ""
-            if "listening on" not in line:
-                raise BenchError(f"tcpdump on {br} did not start: {line!r}")
-
-    def stop(self) -> list[dict]:
-        for proc in self.procs.values():
-            self.lab.stop(proc, signal.SIGTERM, grace=5)
-        self.procs.clear()
-        pkts: list[dict] = []
-        for br, path in self.files.items():
-            if path.exists():
-                pkts.extend(parse_pcap(path.read_bytes(), br))
-                path.unlink()
-        self.files.clear()
-        return sorted(pkts, key=lambda p: p["t"])
+def start_capture(lab: Lab, workdir: Path) -> Capture:
+    return Capture(lab, workdir, [(plan.SWITCH, "brlan"), (plan.SWITCH, "brwan")],
+                   bpf=CAPTURE_FILTER, snaplen=128).start()
 
 
-def _mac(b: bytes) -> str:
-    return ":".join(f"{x:02x}" for x in b)
-
-
-def parse_pcap(data: bytes, bridge: str) -> list[dict]:
-    if len(data) < 24:
-        return []
-    magic = data[:4]
-    endian = "<" if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
-    nano = magic in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
-    rec = struct.Struct(endian + "IIII")
-    out = []
-    off = 24
-    while off + rec.size <= len(data):
-        sec, frac, incl, _ = rec.unpack_from(data, off)
-        off += rec.size
-        f = data[off:off + incl]
-        off += incl
-        t = sec + frac / (1e9 if nano else 1e6)
-        if len(f) < 14:
-            continue
-        src_mac = _mac(f[6:12])
-        (etype,) = struct.unpack("!H", f[12:14])
-        p = f[14:]
-        if etype == 0x0806 and len(p) >= 28:
-            out.append({"t": t, "br": bridge, "kind": "arp", "mac": src_mac,
-                        "op": struct.unpack("!H", p[6:8])[0],
-                        "sip": socket.inet_ntoa(p[14:18]), "tip": socket.inet_ntoa(p[24:28])})
-        elif etype == 0x0800 and len(p) >= 20 and p[9] == 112:
-            ihl = (p[0] & 0x0F) * 4
-            c = p[ihl:]
-            if len(c) < 8:
-                continue
-            ev = {"t": t, "br": bridge, "kind": "advert", "mac": src_mac,
-                  "src": socket.inet_ntoa(p[12:16]), "version": c[0] >> 4, "id": c[1]}
-            if ev["version"] == 2 and len(c) >= 6:    # CARP
-                ev.update(advskew=c[2], advbase=c[5], demote=c[4],
-                          bow_out=(c[2] == 255 and c[5] == 255))
-            elif ev["version"] == 3:                  # VRRPv3
-                ev.update(priority=c[2], bow_out=(c[2] == 0))
-            out.append(ev)
-    return out
+def is_advert(p) -> bool:
+    return isinstance(p, (CarpAdvert, VrrpAdvert))
 
 
 # ----------------------------------------------------------------------------
@@ -537,10 +438,10 @@ class RunResult:
 
 
 def _machine_load() -> str:
-    return Path("/proc/loadavg").read_text().split()[0]
+    return f"{load.loadavg()[0]:.2f}"
 
 
-def analyse(result: labmod.ProbeResult, t_fail: float, packets: list[dict],
+def analyse(result: ProbeResult, t_fail: float, packets: list,
             offset: float, macs: dict[str, str], window: float) -> dict:
     """Outage, lost probes and the takeover time line of one run."""
     replies = sorted(r[2] for r in result.received)
@@ -551,12 +452,12 @@ def analyse(result: labmod.ProbeResult, t_fail: float, packets: list[dict],
     # Only gaps that begin before the takeover is complete on the wire (the new
     # master's first advertisement and GARP on both sides, + 100 ms) count, so
     # an unrelated scheduling hiccup a second later is not called an outage.
-    takeover = [p["t"] - offset for p in packets
-                if macs.get(p["mac"]) == "fw2" and p["t"] - offset > t_fail - 0.01]
+    takeover = [p.time - offset for p in packets
+                if macs.get(p.src_mac) == "fw2" and p.time - offset > t_fail - 0.01]
     firsts = []
     for br in ("brlan", "brwan"):
-        ts = [p["t"] - offset for p in packets if p["br"] == br
-              and macs.get(p["mac"]) == "fw2" and p["t"] - offset > t_fail - 0.01]
+        ts = [p.time - offset for p in packets if p.bridge == br
+              and macs.get(p.src_mac) == "fw2" and p.time - offset > t_fail - 0.01]
         firsts.append(min(ts) if ts else t_fail + window)
     window_end = max(firsts) + 0.1 if takeover else t_fail + window
     before = [t for t in replies if t <= t_fail]
@@ -584,22 +485,22 @@ def analyse(result: labmod.ProbeResult, t_fail: float, packets: list[dict],
     ev: dict[str, float | None] = {}
     fw_of = {m: fw for m, fw in macs.items()}
     for br, side in (("brlan", "lan"), ("brwan", "wan")):
-        adv = [p for p in packets if p["kind"] == "advert" and p["br"] == br]
-        fw1 = [p for p in adv if fw_of.get(p["mac"]) == "fw1" or p.get("src", "").endswith(".2")]
-        fw2 = [p for p in adv if fw_of.get(p["mac"]) == "fw2" or p.get("src", "").endswith(".3")]
-        t_rel = lambda p: p["t"] - offset - t_fail  # noqa: E731
-        old = [p for p in fw1 if t_rel(p) <= 0.002 and not p.get("bow_out")]
-        ev[f"{side}_fw1_last_advert"] = rel(old[-1]["t"]) if old else None
-        bow = [p for p in fw1 if p.get("bow_out") and t_rel(p) > -0.01]
-        ev[f"{side}_fw1_bow_out"] = rel(bow[0]["t"]) if bow else None
-        late = [p for p in fw1 if t_rel(p) > 0.002 and not p.get("bow_out")]
+        adv = [p for p in packets if is_advert(p) and p.bridge == br]
+        fw1 = [p for p in adv if fw_of.get(p.src_mac) == "fw1" or p.src == plan.ip("fw1", side)]
+        fw2 = [p for p in adv if fw_of.get(p.src_mac) == "fw2" or p.src == plan.ip("fw2", side)]
+        t_rel = lambda p: p.time - offset - t_fail  # noqa: E731
+        old = [p for p in fw1 if t_rel(p) <= 0.002 and not p.bow_out]
+        ev[f"{side}_fw1_last_advert"] = rel(old[-1].time) if old else None
+        bow = [p for p in fw1 if p.bow_out and t_rel(p) > -0.01]
+        ev[f"{side}_fw1_bow_out"] = rel(bow[0].time) if bow else None
+        late = [p for p in fw1 if t_rel(p) > 0.002 and not p.bow_out]
         ev[f"{side}_fw1_adverts_after"] = len(late)
         new = [p for p in fw2 if t_rel(p) > -0.01]
-        ev[f"{side}_fw2_first_advert"] = rel(new[0]["t"]) if new else None
+        ev[f"{side}_fw2_first_advert"] = rel(new[0].time) if new else None
         vip = VIPS["lan0" if side == "lan" else "wan0"]
-        garp = [p for p in packets if p["kind"] == "arp" and p["br"] == br
-                and fw_of.get(p["mac"]) == "fw2" and p["sip"] == vip and t_rel(p) > -0.01]
-        ev[f"{side}_fw2_first_garp"] = rel(garp[0]["t"]) if garp else None
+        garp = [p for p in packets if isinstance(p, Arp) and p.bridge == br
+                and fw_of.get(p.src_mac) == "fw2" and p.sender_ip == vip and t_rel(p) > -0.01]
+        ev[f"{side}_fw2_first_garp"] = rel(garp[0].time) if garp else None
         ev[f"{side}_fw2_garps_1s"] = sum(1 for p in garp if t_rel(p) < 1.0)
         ev.setdefault("fw2_adverts_before", 0)
         ev["fw2_adverts_before"] += sum(1 for p in fw2 if t_rel(p) <= -0.01)
@@ -611,35 +512,33 @@ def analyse(result: labmod.ProbeResult, t_fail: float, packets: list[dict],
             "events": ev, "series": series}
 
 
-def soak(lab: labmod.Lab, seconds: float, macs: dict[str, str], workdir: Path) -> dict:
+def soak(lab: Lab, seconds: float, macs: dict[str, str], workdir: Path) -> dict:
     """Stability check: probe + capture with fw1 master and nothing failing.
 
     Any advertisement from fw2 means it believed itself MASTER (a flap)."""
-    cap = Capture(lab, workdir)
-    cap.start()
+    cap = start_capture(lab, workdir)
     probe = lab.start_udp_probe(SERVER, interval_ms=PROBE_INTERVAL_MS, duration=seconds + 5)
     try:
-        time.sleep(seconds)
+        time.sleep(seconds)  # the soak itself: watch for flaps this long
         result = probe.stop()
     finally:
         if probe.proc.poll() is None:
             lab.stop(probe.proc, signal.SIGKILL)
-        packets = cap.stop()
-    fw2 = sum(1 for p in packets if p["kind"] == "advert" and macs.get(p["mac"]) == "fw2")
-    fw1 = sum(1 for p in packets if p["kind"] == "advert" and macs.get(p["mac"]) == "fw1")
+        packets = cap.stop().packets
+    fw2 = sum(1 for p in packets if is_advert(p) and macs.get(p.src_mac) == "fw2")
+    fw1 = sum(1 for p in packets if is_advert(p) and macs.get(p.src_mac) == "fw1")
     replies = sorted(r[2] for r in result.received)
     return {"seconds": seconds, "fw2_adverts": fw2, "fw1_adverts": fw1, "lost": result.lost,
             "longest_gap_ms": round(max((b - a for a, b in zip(replies, replies[1:])),
                                         default=0.0) * 1e3, 3)}
 
 
-def run_once(lab: labmod.Lab, contender: Contender, scenario: str, rnd: int,
+def run_once(lab: Lab, contender: Contender, scenario: str, rnd: int,
              links: LinkCtl, trigger: AdvertTrigger, macs: dict[str, str],
              workdir: Path) -> RunResult:
     setting = contender.setting
     window = setting.recover_after + 1.0
-    cap = Capture(lab, workdir)
-    cap.start()
+    cap = start_capture(lab, workdir)
     probe = lab.start_udp_probe(SERVER, interval_ms=PROBE_INTERVAL_MS,
                                 duration=PRE_WINDOW + 10 + window + 5)
     killed_links = False
@@ -667,7 +566,7 @@ def run_once(lab: labmod.Lab, contender: Contender, scenario: str, rnd: int,
     finally:
         if probe.proc.poll() is None:
             lab.stop(probe.proc, signal.SIGKILL)
-        packets = cap.stop()
+        packets = cap.stop().packets
         # Restore: as if fw1 rebooted (no stale VIPs), links up, daemon back.
         contender.reap("fw1", timeout=10.0)
         remove_vips(lab, "fw1")
@@ -826,25 +725,6 @@ def plot(results: list[RunResult], path: Path, title_note: str) -> None:
 # ----------------------------------------------------------------------------
 # Main.
 
-def cpu_times() -> tuple[int, int]:
-    f = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-    vals = [int(x) for x in f]
-    idle = vals[3] + vals[4]
-    return sum(vals), idle
-
-
-def wait_quiet(max_load: float, max_wait: float) -> tuple[float, float]:
-    """Waits (bounded) for the 1-minute load average to drop below max_load."""
-    t0 = time.monotonic()
-    while True:
-        load = float(_machine_load())
-        waited = time.monotonic() - t0
-        if load < max_load or waited >= max_wait:
-            return load, waited
-        log(f"load average {load:.2f} >= {max_load}: waiting ({waited:.0f}/{max_wait:.0f} s)")
-        time.sleep(min(30.0, max_wait - waited + 0.1))
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -890,7 +770,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         paths.require(paths.ha_agent)
         paths.require(paths.hactl)
-    except ClusterError as e:
+        if not paths.control_pb2.is_file():
+            raise MissingBinary(f"{paths.control_pb2} is not built (target hafw_proto_python)")
+    except MissingBinary as e:
         raise BenchError(str(e)) from e
     for tool in ("keepalived", "ucarp", "tcpdump", "ip"):
         if shutil.which(tool) is None:
@@ -901,22 +783,22 @@ def main(argv: list[str] | None = None) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="hafw-failover-work-"))
     os.environ.setdefault("HAFW_LAB_QUIET", "1")
-    labmod.sweep_stale_labs()
+    netns.sweep_stale_labs()
 
-    load_before, waited = (float(_machine_load()), 0.0)
+    load_before, waited = (load.loadavg()[0], 0.0)
     if args.max_load > 0:
-        load_before, waited = wait_quiet(args.max_load, args.quiet_wait)
-    loadavg_start = Path("/proc/loadavg").read_text().strip()
+        load_before, waited = load.wait_quiet(args.max_load, args.quiet_wait, log)
+    loadavg_start = load.loadavg_text()
     log(f"load average at start: {loadavg_start} (waited {waited:.0f} s)")
     t_start = time.monotonic()
-    cpu0 = cpu_times()
+    cpu = load.CpuBusy()
     results: list[RunResult] = []
     soaks: list[dict] = []
     loads: list[float] = []
     rng = random.Random(args.seed)
     aborted = ""
     try:
-        with labmod.Lab(firewalls=2) as lab:
+        with Lab(firewalls=2) as lab:
             lab.start_udp_echo_server()
             links = LinkCtl(lab, "fw1")
             trigger = AdvertTrigger(lab)
@@ -933,13 +815,13 @@ def main(argv: list[str] | None = None) -> int:
                     if time.monotonic() - t_start > args.max_minutes * 60:
                         aborted = f"stopped after {args.max_minutes} min (--max-minutes)"
                         break
-                    loads.append(float(_machine_load()))
+                    loads.append(load.loadavg()[0])
                     if setting.contender == "ha-agent":
                         c: Contender = HaAgent(lab, setting, workdir, paths)
                     elif setting.contender == "keepalived":
-                        c = Keepalived(lab, setting, workdir)
+                        c = KeepalivedContender(lab, setting, workdir)
                     else:
-                        c = Ucarp(lab, setting, workdir)
+                        c = UcarpContender(lab, setting, workdir)
                     try:
                         c.start_all()
                         c.wait_ready()
@@ -955,7 +837,7 @@ def main(argv: list[str] | None = None) -> int:
                         for sc in scenarios:
                             try:
                                 r = run_once(lab, c, sc, rnd, links, trigger, macs, workdir)
-                            except (BenchError, labmod.LabError) as e:
+                            except (BenchError, LabError) as e:
                                 log(f"{c.name} {setting.name} {sc} round {rnd}: FAILED: {e}")
                                 results.append(RunResult(c.name, setting.name, sc, rnd,
                                                          float("nan"), -1, -1, 0, {}, [],
@@ -967,7 +849,7 @@ def main(argv: list[str] | None = None) -> int:
                                 f"{r.pre_lost}, flaps {r.fw2_adverts_before}, "
                                 f"load {_machine_load()}")
                             time.sleep(SETTLE)
-                    except (BenchError, labmod.LabError) as e:
+                    except (BenchError, LabError) as e:
                         log(f"case aborted: {e}")
                     finally:
                         c.stop_all()
@@ -979,14 +861,13 @@ def main(argv: list[str] | None = None) -> int:
                     break
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-        left = [n for n in labmod.list_netns() if n.startswith(f"hafw{os.getpid()}-")]
+        left = [n for n in netns.list_netns() if n.startswith(f"hafw{os.getpid()}-")]
         if left:
             log(f"WARNING: namespaces left behind: {left}")
 
-    cpu1 = cpu_times()
-    busy = 100.0 * (1 - (cpu1[1] - cpu0[1]) / max(1, cpu1[0] - cpu0[0]))
+    busy = cpu.percent()
     elapsed = time.monotonic() - t_start
-    loadavg_end = Path("/proc/loadavg").read_text().strip()
+    loadavg_end = load.loadavg_text()
     rows = summarize(results, cases, scenarios)
     meta = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "command": " ".join(sys.argv),
             "runs": args.runs, "cpus": os.cpu_count(), "kernel": os.uname().release,

@@ -18,11 +18,10 @@ from typing import Iterator
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import lab as labmod  # noqa: E402
-from hafw_cluster import HafwPaths  # noqa: E402
+from hafwkit import netns  # noqa: E402
+from hafwkit.lab import Lab  # noqa: E402
+from hafwkit.paths import SOURCE_DIR, HafwPaths, default_build_dir  # noqa: E402
 
-_SOURCE_DIR = Path(os.environ.get("HAFW_SOURCE_DIR")
-                   or Path(__file__).resolve().parents[2])
 _REQUIRED_TOOLS = ("ip", "nft", "sysctl", "ping", "conntrack")
 
 _SKIP_REASON = ("NOT RUN: hafw integration tests need root (network namespaces, "
@@ -50,7 +49,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
         signal.signal(signal.SIGTERM, _sigterm_interrupts)
     config.addinivalue_line(
-        "markers", "lab(firewalls=2, igmp_snooping=False): options for the lab fixture")
+        "markers", "lab(firewalls=2, igmp_snooping=False, nat=None, ftp_helper=False): "
+        "options for the lab fixture")
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -84,25 +84,23 @@ def _require_privileges(request: pytest.FixtureRequest) -> None:
 def _sweep_stale_labs() -> None:
     """Removes labs of earlier runs that died without cleaning up (e.g. SIGKILL)."""
     if os.geteuid() == 0:
-        labmod.sweep_stale_labs()
+        netns.sweep_stale_labs()
 
 
 @pytest.fixture(scope="session")
 def hafw_paths() -> HafwPaths:
-    build = os.environ.get("HAFW_BUILD_DIR") or str(_SOURCE_DIR / "build")
-    return HafwPaths(source_dir=_SOURCE_DIR, build_dir=Path(build))
+    return HafwPaths(build_dir=default_build_dir(), source_dir=SOURCE_DIR)
 
 
 @pytest.fixture
-def lab(request: pytest.FixtureRequest) -> Iterator[labmod.Lab]:
-    """A freshly built lab, torn down afterwards whatever the test did.
-
-    Options with ``@pytest.mark.lab(firewalls=3, igmp_snooping=True)``.
+def lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
+    """A freshly built lab (hafwkit.lab.Lab), torn down afterwards whatever the
+    test did. Options with ``@pytest.mark.lab(firewalls=3, nat="snat", ...)``.
     """
     _require_privileges(request)
     marker = request.node.get_closest_marker("lab")
     kwargs = dict(marker.kwargs) if marker else {}
-    the_lab = labmod.Lab(**kwargs)
+    the_lab = Lab(**kwargs)
     request.addfinalizer(the_lab.teardown)
     the_lab.up()
     yield the_lab

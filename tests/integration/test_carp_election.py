@@ -11,13 +11,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from hafw_cluster import HafwCluster, Vhid, default_vhids
+from hafwkit import plan
+from hafwkit.agents import HafwCluster
+from hafwkit.spec import Vhid, default_vhids
 
-import lab as labmod
-
-SERVER4 = labmod.Lab.ip("server", "wan", 4)
-LAN_VIPS = (labmod.LAN_VIP4, labmod.LAN_VIP6)
-WAN_VIPS = (labmod.WAN_VIP4, labmod.WAN_VIP6)
+SERVER4 = plan.ip("server", "wan", 4)
+LAN_VIPS = (plan.LAN_VIP4, plan.LAN_VIP6)
+WAN_VIPS = (plan.WAN_VIP4, plan.WAN_VIP6)
 
 
 def _assert_holds_vips(cluster: HafwCluster, node: str, among: list[str] | None = None) -> None:
@@ -112,10 +112,10 @@ def test_two_vhids_on_one_interface_elect_independently(lab, hafw_paths):
     master, and vhid 3 fails over alone when fw2 stops."""
     extra4, extra6 = "192.0.2.100", "2001:db8:1::100"
     vhids = [
-        Vhid(1, "lan0", [f"{labmod.LAN_VIP4}/24", f"{labmod.LAN_VIP6}/64"],
+        Vhid(1, "lan0", [f"{plan.LAN_VIP4}/24", f"{plan.LAN_VIP6}/64"],
              {"fw1": 0, "fw2": 100}),
         Vhid(3, "lan0", [f"{extra4}/24", f"{extra6}/64"], {"fw1": 100, "fw2": 0}),
-        Vhid(2, "wan0", [f"{labmod.WAN_VIP4}/24", f"{labmod.WAN_VIP6}/64"],
+        Vhid(2, "wan0", [f"{plan.WAN_VIP4}/24", f"{plan.WAN_VIP6}/64"],
              {"fw1": 0, "fw2": 100}),
     ]
     cluster = HafwCluster(lab, hafw_paths, vhids=vhids)
@@ -134,12 +134,12 @@ def test_two_vhids_on_one_interface_elect_independently(lab, hafw_paths):
         for vhid in (1, 3):
             drops = cluster.vhost(fw, vhid)["drops"]
             assert not drops, f"{fw} vhid {vhid} dropped adverts: {drops}"
-    assert cluster.vip_holders(labmod.LAN_VIP4, "lan0") == ["fw1"]
+    assert cluster.vip_holders(plan.LAN_VIP4, "lan0") == ["fw1"]
     assert cluster.vip_holders(extra4, "lan0") == ["fw2"]
     assert cluster.vip_holders(extra6, "lan0") == ["fw2"]
 
     # The client reaches each VIP at its own master's MAC.
-    for vip, owner in ((labmod.LAN_VIP4, "fw1"), (extra4, "fw2"), (extra6, "fw2")):
+    for vip, owner in ((plan.LAN_VIP4, "fw1"), (extra4, "fw2"), (extra6, "fw2")):
         assert lab.ping("client", vip), f"{vip} does not answer"
         neigh = lab.run("client", ["ip", "neigh", "show", vip, "dev", "eth0"]).stdout
         assert cluster.mac(owner, "lan0") in neigh.lower(), f"{vip}: {neigh!r}"

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import json
 
-from hafw_cluster import HafwCluster
+from hafwkit import plan
+from hafwkit.agents import HafwCluster
 
-import lab as labmod
-
-SERVER4 = labmod.Lab.ip("server", "wan", 4)
-SERVER6 = labmod.Lab.ip("server", "wan", 6)
+SERVER4 = plan.ip("server", "wan", 4)
+SERVER6 = plan.ip("server", "wan", 6)
 
 
 def _wait_fw1_master(cluster: HafwCluster) -> None:
@@ -45,9 +44,9 @@ def test_parent_link_down_moves_whole_group_and_preempt_brings_it_back(lab, hafw
     assert any(g == "edge" and "lan0" in r for g, r in reasons), reasons
     # fw2 took the WAN vhid because fw1 advertised its demotion, not by timeout.
     assert cluster.vhost("fw2", 2)["last_transition"]["cause"] == "master-demoted"
-    for vip in (labmod.WAN_VIP4, labmod.WAN_VIP6):
+    for vip in (plan.WAN_VIP4, plan.WAN_VIP6):
         assert cluster.vip_holders(vip, "wan0") == ["fw2"], f"{vip} left behind on fw1"
-    assert cluster.vip_holders(labmod.LAN_VIP4, "lan0") == ["fw2"]
+    assert cluster.vip_holders(plan.LAN_VIP4, "lan0") == ["fw2"]
     cluster.wait_until("client -> server through fw2",
                        lambda: lab.ping("client", SERVER4, timeout=1), timeout=5)
 
@@ -57,8 +56,8 @@ def test_parent_link_down_moves_whole_group_and_preempt_brings_it_back(lab, hafw
         assert cluster.vhost("fw1", vhid)["last_transition"]["cause"] == "preempted"
         cluster.wait_for_state("fw2", vhid, "BACKUP", timeout=5)
     assert cluster.vhost("fw1", 2)["demote"] == 0
-    for vip, ifname in ((labmod.LAN_VIP4, "lan0"), (labmod.WAN_VIP4, "wan0"),
-                        (labmod.WAN_VIP6, "wan0")):
+    for vip, ifname in ((plan.LAN_VIP4, "lan0"), (plan.WAN_VIP4, "wan0"),
+                        (plan.WAN_VIP6, "wan0")):
         assert cluster.vip_holders(vip, ifname) == ["fw1"], vip
     cluster.wait_until("client -> server through fw1 again",
                        lambda: lab.ping("client", SERVER4, timeout=1), timeout=5)
@@ -92,7 +91,7 @@ def test_ipv6_vips_usable_ping6_and_override_na_on_takeover(lab, hafw_paths):
     macs = {(fw, ifname): cluster.mac(fw, ifname) for fw in ("fw1", "fw2")
             for ifname in ("lan0", "wan0")}
 
-    for vip, ifname in ((labmod.LAN_VIP6, "lan0"), (labmod.WAN_VIP6, "wan0")):
+    for vip, ifname in ((plan.LAN_VIP6, "lan0"), (plan.WAN_VIP6, "wan0")):
         entry = _ipv6_vip_flags(lab, "fw1", ifname, vip)
         assert entry is not None, f"{vip} not on fw1 {ifname}"
         assert entry["prefixlen"] == 64
@@ -100,8 +99,8 @@ def test_ipv6_vips_usable_ping6_and_override_na_on_takeover(lab, hafw_paths):
             assert not entry.get(flag), f"{vip} on fw1 is {flag}: {entry}"
         assert _ipv6_vip_flags(lab, "fw2", ifname, vip) is None, f"{vip} also on fw2"
     assert lab.ping("client", SERVER6), "ping6 client -> server through fw1 failed"
-    assert _neighbour_mac(lab, "client", labmod.LAN_VIP6) == macs[("fw1", "lan0")]
-    assert _neighbour_mac(lab, "server", labmod.WAN_VIP6) == macs[("fw1", "wan0")]
+    assert _neighbour_mac(lab, "client", plan.LAN_VIP6) == macs[("fw1", "lan0")]
+    assert _neighbour_mac(lab, "server", plan.WAN_VIP6) == macs[("fw1", "wan0")]
 
     cluster.stop("fw1")
     for vhid in (1, 2):
@@ -111,15 +110,15 @@ def test_ipv6_vips_usable_ping6_and_override_na_on_takeover(lab, hafw_paths):
     cap.stop()
     # The NA override flag is what lets the existing (reachable) entries
     # switch to fw2's MAC without waiting for them to go stale.
-    assert _neighbour_mac(lab, "client", labmod.LAN_VIP6) == macs[("fw2", "lan0")]
-    assert _neighbour_mac(lab, "server", labmod.WAN_VIP6) == macs[("fw2", "wan0")]
-    for vip, ifname in ((labmod.LAN_VIP6, "lan0"), (labmod.WAN_VIP6, "wan0")):
+    assert _neighbour_mac(lab, "client", plan.LAN_VIP6) == macs[("fw2", "lan0")]
+    assert _neighbour_mac(lab, "server", plan.WAN_VIP6) == macs[("fw2", "wan0")]
+    for vip, ifname in ((plan.LAN_VIP6, "lan0"), (plan.WAN_VIP6, "wan0")):
         assert cluster.vip_holders(vip, ifname) == ["fw2"]
 
     nas = cap.neighbor_adverts()
     for fw in ("fw1", "fw2"):
-        for vip, ifname, bridge in ((labmod.LAN_VIP6, "lan0", "brlan"),
-                                    (labmod.WAN_VIP6, "wan0", "brwan")):
+        for vip, ifname, bridge in ((plan.LAN_VIP6, "lan0", "brlan"),
+                                    (plan.WAN_VIP6, "wan0", "brwan")):
             mine = [n for n in nas if n.bridge == bridge and n.target == vip
                     and n.src_mac == macs[(fw, ifname)] and not n.solicited]
             assert mine, (f"no unsolicited NA for {vip} from {fw} on {bridge}; saw "

@@ -4,16 +4,18 @@ missing-state property that state sync must fix, and clean teardown."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from hafwkit import netns, plan
+from hafwkit.lab import KIT_PARENT, Lab
+from hafwkit.waits import wait_until
 
-import lab as labmod
-from lab import Lab
+LAB_CLI = str(Path(__file__).resolve().parent / "lab.py")
 
 SERVER4 = Lab.ip("server", "wan", 4)
 SERVER6 = Lab.ip("server", "wan", 6)
@@ -22,7 +24,7 @@ CLIENT6 = Lab.ip("client", "lan", 6)
 
 
 def _namespaces_with(prefix: str) -> list[str]:
-    return [n for n in labmod.list_netns() if n.startswith(prefix)]
+    return [n for n in netns.list_netns() if n.startswith(prefix)]
 
 
 def test_addresses_and_names(lab: Lab) -> None:
@@ -69,7 +71,7 @@ def test_ruleset_drops_new_connections_from_wan(lab: Lab, dst: str) -> None:
     lab.route_via_static("fw1")
     lab.start_tcp_echo_server(node="client")
     before = lab.rule_counter("fw1", "forward", "forward-policy-drop")
-    with pytest.raises(labmod.LabError):
+    with pytest.raises(netns.LabError):
         lab.tcp_echo_client(dst, node="server", connect_timeout=2)
     assert lab.rule_counter("fw1", "forward", "forward-policy-drop") > before
     # Pings from the WAN are NEW too and just as dropped.
@@ -96,7 +98,7 @@ def test_connection_breaks_on_firewall_without_state(lab: Lab, dst: str) -> None
     assert lab.rule_counter("fw2", "forward", "invalid") > invalid_before
     # fw2 did not pick up the connection mid-stream.
     ct = lab.run("fw2", ["conntrack", "-L", "-p", "tcp"], check=False).stdout
-    assert str(labmod.TCP_ECHO_PORT) not in ct
+    assert str(plan.TCP_ECHO_PORT) not in ct
 
     # Back through fw1, which still has the state: the same connection
     # recovers (the kernel retransmits), so the break was fw2's missing state.
@@ -109,16 +111,18 @@ def test_udp_probe_measures_an_outage(lab: Lab) -> None:
     lab.route_via_static("fw1")
     lab.start_udp_echo_server()
     probe = lab.start_udp_probe(SERVER4, interval_ms=10, duration=20)
-    time.sleep(0.5)
+    wait_until("the probe to get 30 replies", lambda: probe.progress().received >= 30, 5)
     lab.link_down("fw1", "lan0")
-    time.sleep(1.0)
+    # The outage lasts until the probe itself has gone 1 s without a reply.
+    wait_until("1 s without a reply", lambda: probe.silent_for() >= 1.0, 5)
     lab.link_up("fw1", "lan0")
-    time.sleep(1.0)
+    resumed_from = probe.progress().received
+    wait_until("30 replies after the link came back",
+               lambda: probe.progress().received >= resumed_from + 30, 5)
     result = probe.stop()
-    assert len(result.sent) > 150
-    assert result.lost > 50
+    assert result.lost >= 80, result.lost  # at least ~1 s of 10 ms probes
     gap = result.longest_gap()
-    assert 0.9 < gap < 3.0, gap
+    assert 1.0 <= gap < 3.0, gap
     outages = result.outages()
     assert len(outages) == 1, outages
     # Before the outage every probe was answered.
@@ -166,12 +170,12 @@ def _carp_multicast_reaches_peers(lab: Lab, sender: str) -> None:
     for family in (4, 6):
         receivers = {}
         for fw in peers:
-            proc = lab.popen(fw, [labmod.PYTHON, "-c", _PROTO112, "recv", str(family),
+            proc = lab.popen(fw, [plan.PYTHON, "-c", _PROTO112, "recv", str(family),
                                   lab.ip(fw, "lan", 4)],
                              stdout=subprocess.PIPE, text=True)
             assert proc.stdout.readline().strip() == "ready"
             receivers[fw] = proc
-        lab.run(sender, [labmod.PYTHON, "-c", _PROTO112, "send", str(family),
+        lab.run(sender, [plan.PYTHON, "-c", _PROTO112, "send", str(family),
                          lab.ip(sender, "lan", 4)])
         for fw, proc in receivers.items():
             got = proc.stdout.readline().strip()  # bounded: the receiver waits 5 s
@@ -229,7 +233,7 @@ def test_build_failure_cleans_up(privileged: None) -> None:
     # A namespace of this prefix already exists: up() must refuse, not clobber.
     subprocess.run(["ip", "netns", "add", the_lab.prefix + "client"], check=True)
     try:
-        with pytest.raises(labmod.LabError):
+        with pytest.raises(netns.LabError):
             the_lab.up()
     finally:
         subprocess.run(["ip", "netns", "delete", the_lab.prefix + "client"], check=True)
@@ -244,15 +248,15 @@ def test_signal_tears_down(privileged: None, sig: int) -> None:
     script = (
         "import signal, sys, time\n"
         "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
-        f"sys.path.insert(0, {str(Path(labmod.__file__).parent)!r})\n"
-        "from lab import Lab\n"
+        f"sys.path.insert(0, {str(KIT_PARENT)!r})\n"
+        "from hafwkit.lab import Lab\n"
         "lab = Lab(firewalls=3)\n"
         "lab.up()\n"  # no with block: the atexit/signal backstop must do it
         "lab.start_udp_echo_server()\n"
         "print(lab.prefix, flush=True)\n"
         "time.sleep(60)\n"
     )
-    proc = subprocess.Popen([labmod.PYTHON, "-c", script], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([plan.PYTHON, "-c", script], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     prefix = ""
     try:
@@ -266,14 +270,14 @@ def test_signal_tears_down(privileged: None, sig: int) -> None:
             proc.kill()
             proc.wait(timeout=5)
             if prefix.startswith("hafw"):  # killed: its lab is ours to remove
-                labmod.delete_namespaces(_namespaces_with(prefix))
+                netns.delete_namespaces(_namespaces_with(prefix))
     assert proc.returncode != 0
     assert _namespaces_with(prefix) == [], proc.stderr.read()
 
 
 def test_cli_up_status_down(privileged: None) -> None:
-    prefix = f"hafwcli{labmod.os.getpid()}-"
-    cli = [labmod.PYTHON, labmod.__file__]
+    prefix = f"hafwcli{os.getpid()}-"
+    cli = [plan.PYTHON, LAB_CLI]
     try:
         subprocess.run([*cli, "up", "--prefix", prefix, "--route-via", "fw2"],
                        check=True, timeout=60, capture_output=True)
