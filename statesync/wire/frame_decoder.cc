@@ -27,15 +27,7 @@ bool Parse(std::span<const uint8_t> bytes, Message& message) {
 
 }  // namespace
 
-struct FrameDecoder::Messages {
-  pb::Hello hello;
-  pb::Heartbeat heartbeat;
-  pb::Batch batch;
-  pb::Ack ack;
-  pb::BulkRequest bulk_request;
-  pb::BulkStart bulk_start;
-  pb::BulkEnd bulk_end;
-};
+struct FrameDecoder::Messages : wire_internal::BodyMessages {};
 
 FrameDecoder::FrameDecoder() : messages_(std::make_unique<Messages>()) {}
 FrameDecoder::~FrameDecoder() = default;
@@ -52,6 +44,10 @@ void FrameDecoder::Reset() {
 DecodeStatus FrameDecoder::Fail(WireDropReason reason, std::span<const uint8_t>& input) {
   failure_ = reason;
   drops_.Count(reason);
+  // Accepted frames only ever leave small values in the reused messages (every
+  // string's length is checked); a rejected one may have left a huge string in
+  // one of them, so they are replaced rather than kept at that capacity.
+  messages_ = std::make_unique<Messages>();
   input = input.subspan(input.size());
   return DecodeStatus::kError;
 }

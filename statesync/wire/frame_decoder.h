@@ -24,6 +24,8 @@
 // most kMaxFrameBytes; a batch's records land in arrays of at most
 // kMaxRecordsPerBatch entries that are reused from frame to frame, and its
 // record count is checked before protobuf builds message objects for them.
+// Unknown fields are freed after each frame, and a rejected frame's messages
+// are replaced, so nothing a peer sends stays allocated beyond its frame.
 // Not thread-safe; one decoder per connection.
 
 #include <array>

@@ -33,15 +33,7 @@ Result<size_t> AppendFrame(int field_number, const google::protobuf::MessageLite
 
 }  // namespace
 
-struct FrameEncoder::Messages {
-  pb::Hello hello;
-  pb::Heartbeat heartbeat;
-  pb::Batch batch;
-  pb::Ack ack;
-  pb::BulkRequest bulk_request;
-  pb::BulkStart bulk_start;
-  pb::BulkEnd bulk_end;
-};
+struct FrameEncoder::Messages : wire_internal::BodyMessages {};
 
 FrameEncoder::FrameEncoder() : messages_(std::make_unique<Messages>()) {}
 FrameEncoder::~FrameEncoder() = default;

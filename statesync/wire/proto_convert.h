@@ -33,6 +33,17 @@ inline constexpr uint32_t kMaxNodeIndex = 15;
 
 using Checked = tl::expected<void, WireDropReason>;
 
+// One reused message per Frame body, as the encoder and the decoder keep them.
+struct BodyMessages {
+  pb::Hello hello;
+  pb::Heartbeat heartbeat;
+  pb::Batch batch;
+  pb::Ack ack;
+  pb::BulkRequest bulk_request;
+  pb::BulkStart bulk_start;
+  pb::BulkEnd bulk_end;
+};
+
 // Enums, both ways, in one place. FromProto returns nullopt for UNSPECIFIED and
 // for values this version does not know.
 pb::FlowEvent ToProto(FlowEvent value);

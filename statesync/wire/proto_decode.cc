@@ -2,6 +2,7 @@
 // what a peer sends. Outputs are overwritten completely, so reused arrays never
 // carry a field over from an earlier frame.
 
+#include <algorithm>
 #include <cstring>
 
 #include "statesync/wire/proto_convert.h"
@@ -58,9 +59,9 @@ Checked DecodeTuple(const pb::Tuple& in, IpFamily family, FlowTuple& out) {
 template <size_t N>
 Checked DecodeName(const std::string& in, WireDropReason too_long, std::array<char, N>& out) {
   if (in.size() >= N) return Drop(too_long);
-  if (std::memchr(in.data(), '\0', in.size()) != nullptr) return Drop(WireDropReason::kBadName);
+  if (in.find('\0') != std::string::npos) return Drop(WireDropReason::kBadName);
   out.fill('\0');
-  std::memcpy(out.data(), in.data(), in.size());
+  std::copy(in.begin(), in.end(), out.begin());
   return {};
 }
 
