@@ -16,7 +16,9 @@ int main(int argc, char** argv) {
   }
   const std::string dir = argv[1];
   for (const auto& [name, bytes] : hafw::statesync::SampleCorpus()) {
-    const std::string path = dir + "/" + name;
+    std::string path = dir;
+    path += '/';
+    path += name;
     std::ofstream file(path, std::ios::binary | std::ios::trunc);
     file.write(reinterpret_cast<const char*>(bytes.data()),
                static_cast<std::streamsize>(bytes.size()));

@@ -96,7 +96,9 @@ Outcome Run(std::span<const uint8_t> stream, NextChunk next_chunk) {
 }  // namespace hafw::statesync
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace hafw::statesync;
+  using hafw::statesync::Outcome;
+  using hafw::statesync::Run;
+  using hafw::statesync::Splits;
   const std::span<const uint8_t> stream(data, size);
 
   const Outcome whole = Run(stream, [&] { return stream.size(); });

@@ -189,9 +189,9 @@ TEST(FrameDecoderTest, BatchDrops) {
            WireDropReason::kBadBatchHeader},
           {"too many records",
            [](pb::Frame& f) {
-             for (size_t i =
-                      static_cast<size_t>(f.batch().flows_size() + f.batch().expectations_size());
-                  i <= kMaxRecordsPerBatch; ++i) {
+             const auto present = static_cast<size_t>(f.batch().flows_size()) +
+                                  static_cast<size_t>(f.batch().expectations_size());
+             for (size_t i = present; i <= kMaxRecordsPerBatch; ++i) {
                f.mutable_batch()->add_flows();  // empty ones: 2 bytes each
              }
            },
