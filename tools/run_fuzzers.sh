@@ -3,19 +3,23 @@
 # bounded time on a scratch copy of its seed corpus (the committed corpus is not
 # grown). Exits non-zero if a fuzzer finds a crash, leak, timeout or UB.
 #
-# Usage: tools/run_fuzzers.sh [BUILD_DIR]     (default ./build-fuzz)
+# Usage: tools/run_fuzzers.sh [BUILD_DIR [FUZZER...]]
+#        (default ./build-fuzz; without FUZZER names, every fuzzer runs)
 # Env:   HAFW_FUZZ_SECONDS  per-fuzzer run time (default 60)
 #        HAFW_FUZZ_JOBS     parallel build jobs (default 2)
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${1:-./build-fuzz}"
+only=("${@:2}")
 seconds="${HAFW_FUZZ_SECONDS:-60}"
 jobs="${HAFW_FUZZ_JOBS:-2}"
 
-# fuzzer target : seed corpus folder under fuzz/corpus
+# fuzzer target : seed corpus folder under fuzz/corpus [: extra libFuzzer flags]
 fuzzers=(
   "carp_decode_fuzzer:carp_decode"
+  # Streams of several frames, and batches big enough to reach the record limit.
+  "sync_decode_fuzzer:sync_decode:-max_len=65536"
 )
 
 command -v clang++ >/dev/null || { echo "run_fuzzers: clang++ not found" >&2; exit 2; }
@@ -31,15 +35,18 @@ cmake --build "$build" --target hafw_fuzzers -j"$jobs"
 artifacts="$build/fuzz-artifacts"
 mkdir -p "$artifacts"
 status=0
+ran=0
 for entry in "${fuzzers[@]}"; do
-  name="${entry%%:*}"
-  corpus="${entry#*:}"
+  IFS=: read -r name corpus flags <<<"$entry"
+  if [[ ${#only[@]} -gt 0 && ! " ${only[*]} " =~ " $name " ]]; then continue; fi
+  ran=$((ran + 1))
   work="$(mktemp -d)"
   trap 'rm -rf "$work"' EXIT
   seeds="$repo/fuzz/corpus/$corpus"
   if [[ -d "$seeds" ]]; then cp -r "$seeds/." "$work/"; fi
   echo "run_fuzzers: $name for ${seconds}s ($(ls "$work" | wc -l) seed(s))"
-  if "$build/fuzz/$name" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  # shellcheck disable=SC2086 # $flags is a list of flags
+  if "$build/fuzz/$name" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 $flags \
        -print_final_stats=1 -artifact_prefix="$artifacts/$name-" "$work" \
        >"$artifacts/$name.log" 2>&1; then
     echo "run_fuzzers: $name OK: $(grep -E 'stat::number_of_executed_units' "$artifacts/$name.log" | awk '{print $2}') executions"
@@ -51,4 +58,8 @@ for entry in "${fuzzers[@]}"; do
   rm -rf "$work"
   trap - EXIT
 done
+if [[ $ran -eq 0 ]]; then
+  echo "run_fuzzers: no fuzzer named ${only[*]}" >&2
+  exit 2
+fi
 exit "$status"
