@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# cli_test.sh SCENARIO HA_AGENT HACTL: ha-agent and hactl end to end (ctest, label unit).
+# cli_test.sh SCENARIO HA_AGENT HACTL: ha-agent and hactl end to end (ctest, label unit;
+# hactl-status-json runs an agent in a network namespace it creates: root, label
+# integration, exit 77 = skipped without root or jq).
 # Secrets come from tools/make_lab_secrets.sh, as in the lab and the demo.
 set -uo pipefail
 
@@ -9,7 +11,19 @@ hactl=$3
 src=${HAFW_SOURCE_DIR:?HAFW_SOURCE_DIR must name the source tree}
 
 tmp=$(mktemp -d /tmp/hafw-cli-test-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
+ns=""     # the namespace hactl-status-json creates
+agent=""  # the pid of the agent it starts
+cleanup() {
+  if [[ -n $agent ]] && kill -0 "$agent" 2>/dev/null; then
+    kill -TERM "$agent" 2>/dev/null
+    for ((i = 0; i < 100; i++)); do kill -0 "$agent" 2>/dev/null || break; sleep 0.05; done
+    kill -KILL "$agent" 2>/dev/null
+    wait "$agent" 2>/dev/null
+  fi
+  [[ -n $ns ]] && ip netns delete "$ns" 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
@@ -109,6 +123,60 @@ case $scenario in
     [[ $rc == 2 ]] || fail "no subcommand: exit $rc (want 2)"
     run "$hactl" --version
     [[ $rc == 0 && $out =~ ^hactl\ [0-9]+\.[0-9]+\.[0-9]+$ ]] || fail "--version: $out"
+    ;;
+  hactl-status-json)
+    # A real agent answers `hactl status --json`: its numbers are JSON numbers.
+    [[ $(id -u) == 0 ]] || { echo "SKIP: needs root for a network namespace"; exit 77; }
+    command -v jq >/dev/null || { echo "SKIP: jq is not installed"; exit 77; }
+    ns=hafw-cli-$$
+    ip netns add "$ns" || fail "cannot create namespace $ns"
+    ip -n "$ns" link set lo up
+    # The lab file's vhid interfaces: veth pairs with both ends in the namespace
+    # (this kernel has no dummy links), documentation addresses.
+    for link in lan0 wan0; do
+      ip -n "$ns" link add "$link" type veth peer name "${link}p" ||
+        fail "cannot create veth $link"
+      ip -n "$ns" link set "${link}p" up
+      ip -n "$ns" link set "$link" up
+    done
+    ip -n "$ns" addr add 192.0.2.10/24 dev lan0
+    ip -n "$ns" addr add 198.51.100.10/24 dev wan0
+    ip netns exec "$ns" "$ha_agent" --config "$config" --node fw1 \
+      --control-socket "$tmp/agent.sock" --state-dir "$tmp/state" >"$tmp/agent.log" 2>&1 &
+    agent=$!
+    got=""
+    for ((i = 0; i < 100; i++)); do  # at most ~5 s for the socket to answer
+      if "$hactl" --socket "$tmp/agent.sock" status --json >"$tmp/status.json" 2>/dev/null; then
+        got=yes
+        break
+      fi
+      kill -0 "$agent" 2>/dev/null || fail "ha-agent exited:"$'\n'"$(cat "$tmp/agent.log")"
+      sleep 0.05
+    done
+    [[ -n $got ]] || fail "no status from ha-agent:"$'\n'"$(cat "$tmp/agent.log")"
+    for check in '.vhosts[0].transitions | type == "number"' \
+                 '.vhosts[0].transitions >= 1' \
+                 '.vhosts[0].adverts_sent | type == "number"' \
+                 '.vhosts[0].adverts_received | type == "number"' \
+                 '.vhosts[0].vhid == 1 and .vhosts[0].interface == "lan0"' \
+                 '.vhosts[0].link_up == true and .vhosts[0].preempt == true' \
+                 '.vhosts[0].drops | type == "object"' \
+                 '.vhosts[0].vips == ["192.0.2.1/24", "2001:db8:1::1/64"]' \
+                 '.uptime_seconds | type == "number"' \
+                 '.node == "fw1" and (.version | type == "string")' \
+                 '[.groups[].name] == ["all", "edge"] and (.groups[1].total | type == "number")' \
+                 '[.interfaces[].interface] == ["lan0", "wan0"]'; do
+      jq -e "$check" "$tmp/status.json" >/dev/null ||
+        fail "jq '$check' is not true for:"$'\n'"$(cat "$tmp/status.json")"
+    done
+    # The text form still answers, and a clean stop exits 0.
+    "$hactl" --socket "$tmp/agent.sock" status | grep -q "^node fw1 " || fail "hactl status text"
+    kill -TERM "$agent"
+    for ((i = 0; i < 100; i++)); do kill -0 "$agent" 2>/dev/null || break; sleep 0.05; done
+    wait "$agent"
+    rc=$?
+    agent=""
+    [[ $rc == 0 ]] || fail "ha-agent exit $rc after SIGTERM:"$'\n'"$(cat "$tmp/agent.log")"
     ;;
   *)
     fail "unknown scenario $scenario"
