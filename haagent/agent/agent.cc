@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "common/clock.h"
+#include "haagent/agent/service_set.h"
 #include "haagent/config/loader.h"
 #include "haagent/config/plan_diff.h"
 #include "haagent/ops/hook_runner.h"
@@ -47,7 +48,7 @@ class Agent {
     started_ = clock_.Now();
     if (!BuildServices()) return 1;
     router_ = std::make_unique<RequestRouter>(plan_.node, std::string(kVersion), clock_, started_,
-                                              ServicePointers());
+                                              services_.Pointers());
     auto server =
         ControlServer::Create(io_, options_.control_socket,
                               [this](const control::v1::Request& r) { return router_->Handle(r); });
@@ -56,7 +57,10 @@ class Agent {
       return 1;
     }
     control_ = std::move(*server);
-    if (!StartServices()) return 1;
+    if (auto started = services_.StartAll(); !started) {
+      spdlog::error("{}", started.error().context);
+      return 1;
+    }
 
     WaitForSignals();
     StartWatchdog();
@@ -68,7 +72,7 @@ class Agent {
   }
 
  private:
-  // In start order; carp is built first because the others demote through it.
+  // Built carp first (the others demote through it), added in start order.
   bool BuildServices() {
     auto carp = CarpService::Create(io_, clock_, plan_, hooks_);
     if (!carp) {
@@ -77,31 +81,9 @@ class Agent {
     }
     auto maintenance =
         std::make_unique<MaintenanceService>(MaintenanceStore(options_.state_dir), **carp);
-    services_.push_back(std::move(maintenance));
-    services_.push_back(std::move(*carp));
+    services_.Add(std::move(maintenance));
+    services_.Add(std::move(*carp));
     return true;
-  }
-
-  std::vector<Service*> ServicePointers() const {
-    std::vector<Service*> out;
-    for (const auto& s : services_) out.push_back(s.get());
-    return out;
-  }
-
-  // A service that fails to start is stopped with every one started before it.
-  bool StartServices() {
-    for (size_t i = 0; i < services_.size(); ++i) {
-      if (auto started = services_[i]->Start(); !started) {
-        spdlog::error("{}", started.error().context);
-        for (size_t j = i + 1; j-- > 0;) services_[j]->Stop();
-        return false;
-      }
-    }
-    return true;
-  }
-
-  void StopServices() {
-    for (auto it = services_.rbegin(); it != services_.rend(); ++it) (*it)->Stop();
   }
 
   void WaitForSignals() {
@@ -114,7 +96,7 @@ class Agent {
       }
       spdlog::info("{}: stopping (bow-out, VIPs removed)", sig == SIGTERM ? "SIGTERM" : "SIGINT");
       NotifyStopping();
-      StopServices();
+      services_.StopAll();
       control_.reset();
       watchdog_timer_.cancel();
       // The INIT hooks of the stop still run; wait for them, bounded.
@@ -180,7 +162,7 @@ class Agent {
   SteadyClock clock_;
   TimePoint started_{};
   HookRunner hooks_;
-  std::vector<std::unique_ptr<Service>> services_;  // start order
+  ServiceSet services_;  // in start order
   std::unique_ptr<RequestRouter> router_;
   std::unique_ptr<ControlServer> control_;
   asio::signal_set signals_;
