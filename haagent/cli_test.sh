@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # cli_test.sh SCENARIO HA_AGENT HACTL: ha-agent and hactl end to end (ctest, label unit;
-# hactl-status-json runs an agent in a network namespace it creates: root, label
-# integration, exit 77 = skipped without root or jq).
+# hactl-status-json runs an agent (status --json, SIGHUP diff) in a network namespace
+# it creates: root, label integration, exit 77 = skipped without root or jq).
 # Secrets come from tools/make_lab_secrets.sh, as in the lab and the demo.
 set -uo pipefail
 
@@ -26,6 +26,15 @@ cleanup() {
 trap cleanup EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# wait_log TEXT: the agent's log holds TEXT within ~5 s.
+wait_log() {
+  for ((i = 0; i < 100; i++)); do
+    grep -qF -- "$1" "$tmp/agent.log" && return 0
+    sleep 0.05
+  done
+  fail "agent log lacks '$1':"$'\n'"$(cat "$tmp/agent.log")"
+}
 
 # run CMD...: sets rc, out, err.
 run() {
@@ -169,8 +178,18 @@ case $scenario in
       jq -e "$check" "$tmp/status.json" >/dev/null ||
         fail "jq '$check' is not true for:"$'\n'"$(cat "$tmp/status.json")"
     done
-    # The text form still answers, and a clean stop exits 0.
+    # The text form still answers.
     "$hactl" --socket "$tmp/agent.sock" status | grep -q "^node fw1 " || fail "hactl status text"
+    # SIGHUP: the same file is unchanged; a new advskew for fw1 is a diff of both vhids.
+    kill -HUP "$agent"
+    wait_log "SIGHUP: $config unchanged for node fw1"
+    line=$(grep -n '^advskew = 0$' "$config" | head -1 | cut -d: -f1)
+    [[ -n $line ]] || fail "example lost fw1's 'advskew = 0'"
+    sed -i "${line}s/0/5/" "$config"
+    kill -HUP "$agent"
+    wait_log "SIGHUP: $config is valid but changes node fw1; restart ha-agent to apply it"
+    wait_log "SIGHUP: changes: vhid 1 on lan0: advskew; vhid 2 on wan0: advskew"
+    # A clean stop exits 0.
     kill -TERM "$agent"
     for ((i = 0; i < 100; i++)); do kill -0 "$agent" 2>/dev/null || break; sleep 0.05; done
     wait "$agent"
