@@ -10,10 +10,12 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
-#include "haagent/agent_options.h"
-#include "haagent/config.h"
-#include "haagent/logging.h"
-#include "haagent/runtime.h"
+#include "haagent/agent/agent.h"
+#include "haagent/agent/agent_options.h"
+#include "haagent/config/describe_plan.h"
+#include "haagent/config/loader.h"
+#include "haagent/config/node_plan.h"
+#include "haagent/ops/logging.h"
 #include "haagent/version.h"
 
 namespace {
@@ -39,14 +41,9 @@ std::string DefaultNodeName(const hafw::agent::ClusterConfig& config) {
   return name;
 }
 
-}  // namespace
-
-namespace {
-
 int Main(int argc, char** argv) {
   AgentOptions options;
   options.config_path = std::string(hafw::agent::kDefaultConfigPath);
-  options.control_socket = "/run/hafw/control.sock";
   std::string log_level = "info";
   bool check = false;
 

@@ -10,9 +10,8 @@
 #include <CLI/CLI.hpp>
 
 #include "haagent/cli/commands.h"
-#include "haagent/cli/control_client.h"
-#include "haagent/control_channel.h"
-#include "haagent/status_format.h"
+#include "haagent/control/client.h"
+#include "haagent/control/status_format.h"
 #include "haagent/version.h"
 
 namespace {
@@ -54,7 +53,8 @@ std::optional<v1::Request> ToRequest(const Command& command) {
 }
 
 // Sends `command` on `connection` and prints the reply; the exit status.
-int Execute(const Command& command, AgentConnection& connection, const std::string& socket) {
+int Execute(const Command& command, const hafw::agent::ControlConnection& connection,
+            const std::string& socket) {
   auto request = ToRequest(command);
   if (!request) {
     std::fprintf(stderr,
@@ -62,7 +62,7 @@ int Execute(const Command& command, AgentConnection& connection, const std::stri
                  "are not available\n");
     return kExitRefused;
   }
-  auto response = hafw::agent::Call(connection.fd(), *request, kCallTimeout);
+  auto response = connection.Call(*request, kCallTimeout);
   if (!response) {
     std::fprintf(stderr, "hactl: %s: %s\n", socket.c_str(), response.error().context.c_str());
     return kExitUnreachable;
@@ -87,12 +87,8 @@ int Execute(const Command& command, AgentConnection& connection, const std::stri
   return kExitRefused;
 }
 
-}  // namespace
-
-namespace {
-
 int Main(int argc, char** argv) {
-  std::string socket = "/run/hafw/control.sock";
+  std::string socket(hafw::agent::kDefaultControlSocket);
   Command command;
 
   CLI::App app{"hactl: control a running ha-agent (state, failover, maintenance, demotion, sync)",
@@ -199,7 +195,7 @@ int Main(int argc, char** argv) {
     return rc == 0 ? 0 : kExitUsage;
   }
 
-  auto connection = ConnectToAgent(socket);
+  auto connection = hafw::agent::ControlConnection::Connect(socket);
   if (!connection) {
     std::fprintf(stderr, "hactl: %s\n", connection.error().context.c_str());
     return kExitUnreachable;
