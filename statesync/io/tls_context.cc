@@ -127,6 +127,9 @@ std::string_view HandshakeFailureName(HandshakeFailure failure) {
 Result<std::shared_ptr<const PskPolicy>> PskPolicy::Create(std::string self,
                                                            std::vector<LinkEndpoint> peers,
                                                            SyncKeys keys) {
+  if (keys.current.Empty() || (keys.previous && keys.previous->Empty())) {
+    return MakeError(ErrorCode::kInvalidArgument, "sync link: empty key");
+  }
   std::vector<std::array<Psk, 2>> server_psk;
   std::vector<std::array<Psk, 2>> client_psk;
   for (const LinkEndpoint& peer : peers) {

@@ -294,8 +294,10 @@ TEST_F(TlsContextTest, PskOnlyKeyExchangeIsDetected) {
   EXPECT_EQ(client.error(), HandshakeFailure::kNoEphemeral);
 }
 
-TEST_F(TlsContextTest, PolicyRefusesItselfAsPeer) {
+TEST_F(TlsContextTest, PolicyRefusesItselfAsPeerAndEmptyKeys) {
   EXPECT_FALSE(PskPolicy::Create("fw1", {{"fw1", kFw1}}, SyncKeys{Key("k"), {}}));
+  EXPECT_FALSE(PskPolicy::Create("fw1", {{"fw2", kFw2}}, SyncKeys{}));
+  EXPECT_FALSE(PskPolicy::Create("fw1", {{"fw2", kFw2}}, SyncKeys{Key("k"), SyncKey()}));
 }
 
 TEST(TlsFailureNames, EveryReasonHasAName) {

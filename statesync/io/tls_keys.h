@@ -52,6 +52,7 @@ class SyncKey {
  public:
   // Empty keys are refused (the config layer enforces the real minimum).
   static Result<SyncKey> FromBytes(std::span<const uint8_t> bytes);
+  SyncKey() = default;  // empty: not usable (PskPolicy refuses it)
   ~SyncKey();
   SyncKey(const SyncKey& other) = default;
   SyncKey& operator=(const SyncKey& other) = default;
@@ -60,6 +61,7 @@ class SyncKey {
 
   std::span<const uint8_t> Bytes() const { return bytes_; }
   const std::string& Id() const { return id_; }
+  bool Empty() const { return bytes_.empty(); }
 
  private:
   SyncKey(std::vector<uint8_t> bytes, std::string id)
