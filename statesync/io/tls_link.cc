@@ -246,7 +246,8 @@ void TlsLink::Dial(size_t peer) {
   if (socket.open(local.protocol(), error) || socket.bind(local, error)) {
     ++counters_.connect_failures;
     ++slot.counters.connect_failures;
-    Notice("sync link: bind " + config_.local_address.ToString() + ": " + error.message());
+    slot.last_error = "bind " + config_.local_address.ToString() + ": " + error.message();
+    Notice("sync link: " + slot.last_error);
     ScheduleDial(peer);
     return;
   }
@@ -281,13 +282,19 @@ void TlsLink::OnConnectFailed(TlsConnection& connection) {
   const auto keep = std::move(slot.dialing);
   ++counters_.connect_failures;
   ++slot.counters.connect_failures;
+  slot.last_error = "connect: " + connection.Detail();
   ScheduleDial(peer);
 }
 
 void TlsLink::CountFailure(std::optional<size_t> peer, HandshakeFailure failure,
-                           const IpAddress& remote) {
+                           const IpAddress& remote, const std::string& detail) {
   ++counters_.handshake_failed[static_cast<size_t>(failure)];
-  if (peer) ++peers_[*peer].counters.handshake_failed[static_cast<size_t>(failure)];
+  if (peer) {
+    PeerSlot& slot = peers_[*peer];
+    ++slot.counters.handshake_failed[static_cast<size_t>(failure)];
+    slot.last_failure = failure;
+    slot.last_error = std::string(HandshakeFailureName(failure)) + ": " + detail;
+  }
   if (callbacks_.handshake_failed) callbacks_.handshake_failed(peer, failure, remote);
 }
 
@@ -310,7 +317,7 @@ void TlsLink::OnHandshakeDone(TlsConnection& connection,
   if (!result) {
     const std::optional<size_t> peer = client ? connection.peer : connection.State().peer;
     const IpAddress remote = client ? peers_[*peer].endpoint.address : connection.State().remote;
-    CountFailure(peer, result.error(), remote);
+    CountFailure(peer, result.error(), remote, connection.Detail());
     if (client && !stopped_) {
       PeerSlot& slot = peers_[*peer];
       // A peer that refused us may know only the other key (rotation).
@@ -442,6 +449,8 @@ PeerLinkStatus TlsLink::Status(size_t peer) const {
   status.reading_paused = slot.paused;
   status.key_offered = slot.key;
   status.backoff = slot.backoff;
+  status.last_failure = slot.last_failure;
+  status.last_error = slot.last_error;
   status.counters = slot.counters;
   return status;
 }

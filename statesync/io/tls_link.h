@@ -115,7 +115,10 @@ struct PeerLinkStatus {
   bool write_in_flight = false;
   bool reading_paused = false;
   size_t key_offered = 0;  // dialer: 0 current key, 1 previous
-  Duration backoff{};      // dialer: the wait before the next attempt
+  Duration backoff{};      // dialer: the wait after the next failure (reset when established)
+  // The last failed attempt with this peer, for operators ("bad-key-id: ...").
+  std::optional<HandshakeFailure> last_failure;
+  std::string last_error;
   PeerLinkCounters counters;
 };
 
@@ -182,6 +185,8 @@ class TlsLink final : private TlsConnectionOwner {
     Duration backoff{};
     size_t key = 0;
     bool paused = false;
+    std::optional<HandshakeFailure> last_failure;
+    std::string last_error;
     PeerLinkCounters counters;
   };
 
@@ -195,7 +200,8 @@ class TlsLink final : private TlsConnectionOwner {
   void ScheduleDial(size_t peer);
   void Promote(size_t peer, std::shared_ptr<TlsConnection> connection, TlsInfo tls);
   void Retire(size_t peer, CloseReason reason);
-  void CountFailure(std::optional<size_t> peer, HandshakeFailure failure, const IpAddress& remote);
+  void CountFailure(std::optional<size_t> peer, HandshakeFailure failure, const IpAddress& remote,
+                    const std::string& detail);
   void Notice(std::string_view message);
 
   // TlsConnectionOwner

@@ -104,6 +104,9 @@ TEST_F(LinkAttackTest, WrongKeyIsRefusedAndCounted) {
   EXPECT_GE(fw1->PeerCounters("fw2").handshake_failed[Index(HandshakeFailure::kPeerRejected)], 2U);
   EXPECT_TRUE(fw1->events.empty());
   EXPECT_TRUE(fw2->events.empty());
+  EXPECT_EQ(fw2->Link().Status(0).last_failure, HandshakeFailure::kBadKeyId);
+  EXPECT_EQ(fw1->Link().Status(0).last_failure, HandshakeFailure::kPeerRejected);
+  EXPECT_EQ(fw2->Link().Status(0).last_error.rfind("bad-key-id: ", 0), 0U);
 }
 
 TEST_F(LinkAttackTest, UnknownIdentityIsRefused) {
