@@ -90,7 +90,7 @@ int FindPskSession(SSL* ssl, const unsigned char* identity, size_t identity_len,
 bool HasEphemeralKey(SSL* ssl, bool server) {
   EVP_PKEY* key = nullptr;
   // The server keeps its own key share, the client the server's.
-  const long ok = server ? SSL_get_tmp_key(ssl, &key) : SSL_get_peer_tmp_key(ssl, &key);
+  const int64_t ok = server ? SSL_get_tmp_key(ssl, &key) : SSL_get_peer_tmp_key(ssl, &key);
   if (ok != 1 || key == nullptr) return false;
   EVP_PKEY_free(key);  // both getters take a reference
   return true;
@@ -234,7 +234,7 @@ HandshakeFailure ClassifyHandshakeError(const boost::system::error_code& error,
                                         const HandshakeState& state) {
   if (state.failure) return *state.failure;
   if (error.category() == boost::asio::error::get_ssl_category()) {
-    const auto reason = ERR_GET_REASON(static_cast<unsigned long>(error.value()));
+    const auto reason = ERR_GET_REASON(static_cast<uint64_t>(error.value()));
     if (reason == SSL_R_BINDER_DOES_NOT_VERIFY) return HandshakeFailure::kPskMismatch;
     // A server that skipped our PSK would have to prove a certificate.
     if (reason == SSL_R_CERTIFICATE_VERIFY_FAILED) return HandshakeFailure::kNoPsk;

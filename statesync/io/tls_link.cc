@@ -94,7 +94,12 @@ TlsLink::TlsLink(boost::asio::io_context& io, TlsLinkConfig config, TlsLinkCallb
   }
 }
 
-TlsLink::~TlsLink() { Stop(); }
+TlsLink::~TlsLink() {
+  try {
+    Stop();
+  } catch (...) {  // NOLINT(bugprone-empty-catch): nothing sane to do while destroying
+  }
+}
 
 Result<void> TlsLink::Start() {
   if (started_) return MakeError(ErrorCode::kInternal, "sync link: started twice");
@@ -342,10 +347,10 @@ void TlsLink::OnHandshakeDone(TlsConnection& connection,
     slot.next_tls = *result;
     return;
   }
-  Promote(peer, std::move(held), *result);
+  Promote(peer, held, *result);
 }
 
-void TlsLink::Promote(size_t peer, std::shared_ptr<TlsConnection> connection, TlsInfo tls) {
+void TlsLink::Promote(size_t peer, const std::shared_ptr<TlsConnection>& connection, TlsInfo tls) {
   PeerSlot& slot = peers_[peer];
   slot.active = connection;
   slot.tls = std::move(tls);
@@ -403,8 +408,8 @@ void TlsLink::OnClosed(TlsConnection& connection) {
   if (callbacks_.closed) callbacks_.closed(peer, reason);
   if (stopped_) return;
   if (slot.next) {
-    auto next = std::move(slot.next);
-    Promote(peer, std::move(next), *std::exchange(slot.next_tls, std::nullopt));
+    const auto next = std::move(slot.next);
+    Promote(peer, next, *std::exchange(slot.next_tls, std::nullopt));
     return;
   }
   if (slot.dial) ScheduleDial(peer);

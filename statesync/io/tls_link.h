@@ -198,7 +198,7 @@ class TlsLink final : private TlsConnectionOwner {
   bool Tune(boost::asio::ip::tcp::socket& socket);
   void Dial(size_t peer);
   void ScheduleDial(size_t peer);
-  void Promote(size_t peer, std::shared_ptr<TlsConnection> connection, TlsInfo tls);
+  void Promote(size_t peer, const std::shared_ptr<TlsConnection>& connection, TlsInfo tls);
   void Retire(size_t peer, CloseReason reason);
   void CountFailure(std::optional<size_t> peer, HandshakeFailure failure, const IpAddress& remote,
                     const std::string& detail);

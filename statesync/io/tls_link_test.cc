@@ -185,6 +185,29 @@ TEST_F(LinkTest, DialerRetriesWithBoundedBackoffUntilThePeerListens) {
   EXPECT_EQ(fw1->Link().Status(fw1->Id("fw2")).backoff, Millis(25));  // reset
 }
 
+TEST_F(LinkTest, RefusedRtoMinimumIsCountedAndNoticedOnce) {
+  auto tiny_rto = [](TlsLinkConfig& config) { config.socket.rto_min = 1us; };
+  auto fw2 = Node("fw2", Pair(), Keys("k"), tiny_rto);
+  auto fw1 = Node("fw1", Pair(), Keys("k"), tiny_rto);
+  ASSERT_TRUE(RunUntil(io_, [&] { return fw1->Connected("fw2") && fw2->Connected("fw1"); }));
+  fw1->Link().Close(0);
+  ASSERT_TRUE(RunUntil(io_, [&] { return fw1->established[0] == 2 && fw1->Connected("fw2"); }));
+  EXPECT_EQ(fw1->Link().Counters().rto_min_unsupported, 2U);  // both dials
+  EXPECT_EQ(fw2->Link().Counters().rto_min_unsupported, 2U);  // both accepted
+  EXPECT_EQ(fw1->notices.size(), 1U);
+  EXPECT_EQ(fw2->notices.size(), 1U);
+  EXPECT_NE(fw1->notices.at(0).find("TCP_RTO_MIN_US"), std::string::npos);
+}
+
+TEST_F(LinkTest, DefaultRtoMinimumIsAcceptedHere) {
+  auto fw2 = Node("fw2", Pair(), Keys("k"));
+  auto fw1 = Node("fw1", Pair(), Keys("k"));
+  ASSERT_TRUE(RunUntil(io_, [&] { return fw1->Connected("fw2") && fw2->Connected("fw1"); }));
+  EXPECT_EQ(fw1->Link().Counters().rto_min_unsupported, 0U);
+  EXPECT_EQ(fw2->Link().Counters().rto_min_unsupported, 0U);
+  EXPECT_TRUE(fw1->notices.empty());
+}
+
 TEST_F(LinkTest, ClosedLinkIsRedialedAndClosedPrecedesEstablished) {
   auto fw1 = Node("fw1", Pair(), Keys("k"));
   auto fw2 = Node("fw2", Pair(), Keys("k"));

@@ -86,6 +86,7 @@ std::unique_ptr<TestNode> TestNode::Make(boost::asio::io_context& io, std::strin
     ++self->writable[peer];
     if (self->on_writable) self->on_writable(peer);
   };
+  callbacks.notice = [self](std::string_view message) { self->notices.emplace_back(message); };
   auto link = TlsLink::Create(io, std::move(config), std::move(callbacks));
   if (!link) return nullptr;
   node->link_ = std::move(*link);

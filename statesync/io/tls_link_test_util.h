@@ -54,6 +54,7 @@ class TestNode {
   std::map<size_t, int> closed;
   std::map<size_t, CloseReason> last_close;
   std::map<size_t, int> writable;
+  std::vector<std::string> notices;
   // Optional hook run on every delivery (after recording).
   std::function<void(size_t peer, std::span<const uint8_t> bytes)> on_bytes;
   std::function<void(size_t peer)> on_writable;
