@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -29,7 +30,7 @@ using hafw::statesync::io::TlsLinkConfig;
 using hafw::statesync::io::WriteStatus;
 namespace t = hafw::statesync::io::testing;
 
-constexpr size_t kChunk = 64 * 1024;
+constexpr size_t kChunk = size_t{64} * 1024;
 constexpr size_t kChunks = 1600;  // 100 MiB
 constexpr double kMiB = 1024.0 * 1024.0;
 
@@ -224,8 +225,13 @@ int main(int argc, char** argv) {
   int runs = 5;
   int buffers = hafw::statesync::io::SocketTuning{}.send_buffer;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--runs") == 0) runs = std::max(1, std::atoi(argv[i + 1]));
-    if (std::strcmp(argv[i], "--buffers") == 0) buffers = std::atoi(argv[i + 1]);
+    const int64_t value = std::strtol(argv[i + 1], nullptr, 10);
+    if (std::strcmp(argv[i], "--runs") == 0) {
+      runs = static_cast<int>(std::clamp<int64_t>(value, 1, 100));
+    }
+    if (std::strcmp(argv[i], "--buffers") == 0) {
+      buffers = static_cast<int>(std::clamp<int64_t>(value, 0, int64_t{1} << 28));
+    }
   }
   if (!t::IsRoot()) {
     std::fprintf(stderr, "sync_link_bench: needs root (it creates a network namespace)\n");
@@ -241,6 +247,8 @@ int main(int argc, char** argv) {
               kChunks, kChunk / 1024, kChunk * kChunks / kMiB, buffers, runs);
   std::vector<Sample> one_loop;
   std::vector<Sample> two_threads;
+  one_loop.reserve(runs);
+  two_threads.reserve(runs);
   {
     t::ScopedNetns inside(netns.Name());
     if (!inside.Ok()) return 1;

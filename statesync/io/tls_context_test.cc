@@ -114,7 +114,7 @@ class MemoryHandshake {
   int tickets_ = 0;
 
  private:
-  static void Step(SSL* ssl, bool& done, unsigned long& error) {
+  static void Step(SSL* ssl, bool& done, uint64_t& error) {
     const int rc = SSL_do_handshake(ssl);
     if (rc == 1) {
       done = true;
@@ -131,8 +131,8 @@ class MemoryHandshake {
   std::unique_ptr<boost::asio::ssl::context> server_ctx_;
   bool client_done_ = false;
   bool server_done_ = false;
-  unsigned long client_error_ = 0;
-  unsigned long server_error_ = 0;
+  uint64_t client_error_ = 0;
+  uint64_t server_error_ = 0;
 };
 
 class TlsContextTest : public ::testing::Test {

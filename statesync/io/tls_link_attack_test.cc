@@ -41,7 +41,6 @@ size_t Index(Refusal refusal) { return static_cast<size_t>(refusal); }
 class LoopProbe {
  public:
   explicit LoopProbe(boost::asio::io_context& io) : timer_(io) { Arm(); }
-  ~LoopProbe() { timer_.cancel(); }
   LoopProbe(const LoopProbe&) = delete;
   LoopProbe& operator=(const LoopProbe&) = delete;
   std::chrono::steady_clock::duration WorstLateness() const { return worst_; }

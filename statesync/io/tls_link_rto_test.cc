@@ -40,7 +40,8 @@ int DroppedPackets(const testing::TestNetns& ns) {
   std::string out;
   if (ns.Exec({"nft", "list", "chain", "ip", "hafwdrop", "out"}, &out) != 0) return -1;
   const auto at = out.find("packets ");
-  return at == std::string::npos ? -1 : std::atoi(out.c_str() + at + 8);
+  return at == std::string::npos ? -1
+                                 : static_cast<int>(std::strtol(out.c_str() + at + 8, nullptr, 10));
 }
 
 Outcome MeasureOneLoss(std::chrono::microseconds rto_min) {

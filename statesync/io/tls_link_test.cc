@@ -117,7 +117,7 @@ TEST_F(LinkTest, LargeStreamArrivesInOrder) {
   auto fw2 = Node("fw2", Pair(), Keys("k"));
   ASSERT_TRUE(RunUntil(io_, [&] { return fw1->Connected("fw2") && fw2->Connected("fw1"); }));
   const auto payload = testing::Garbage(4 << 20, 7);  // 4 MiB in 64 KiB writes
-  constexpr size_t kChunk = 64 * 1024;
+  constexpr size_t kChunk = size_t{64} * 1024;
   size_t sent = 0;
   const size_t to2 = fw1->Id("fw2");
   auto send_next = [&](size_t /*peer*/) {
@@ -271,7 +271,7 @@ TEST_F(LinkTest, PausedReadingHoldsBytesBackAndTcpPushesBack) {
   auto fw2 = Node("fw2", Pair(), Keys("k"));
   ASSERT_TRUE(RunUntil(io_, [&] { return fw1->Connected("fw2") && fw2->Connected("fw1"); }));
   fw2->Link().PauseReading(fw2->Id("fw1"));
-  const auto chunk = testing::Garbage(64 * 1024, 3);
+  const auto chunk = testing::Garbage(size_t{64} * 1024, 3);
   size_t writes = 0;
   auto send_next = [&](size_t peer) {
     if (writes < 1000 && fw1->Link().Write(peer, chunk, 1) == WriteStatus::kStarted) ++writes;
