@@ -23,10 +23,12 @@ class FunctionRef<R(Args...)> {
   FunctionRef() = default;
   FunctionRef(std::nullptr_t) {}  // NOLINT(google-explicit-constructor): like std::function
 
-  template <typename F>
-  requires(!std::is_same_v<std::remove_cvref_t<F>, FunctionRef> &&
-           std::is_invocable_r_v<R, F&, Args...>)
-      FunctionRef(F&& f)  // NOLINT(google-explicit-constructor): callables convert implicitly
+  // Callables convert implicitly, like std::function; copies and moves of a
+  // FunctionRef itself stay with the implicit constructors.
+  template <typename F,
+            typename = std::enable_if_t<!std::is_same_v<std::remove_cvref_t<F>, FunctionRef> &&
+                                        std::is_invocable_r_v<R, F&, Args...>>>
+  FunctionRef(F&& f)  // NOLINT(google-explicit-constructor)
       : object_(const_cast<void*>(static_cast<const void*>(std::addressof(f)))),
         call_([](void* object, Args... args) -> R {
           return std::invoke(*static_cast<std::remove_reference_t<F>*>(object),

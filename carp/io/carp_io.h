@@ -54,6 +54,11 @@
 #include "carp/core/vhost_set.h"
 #include "carp/io/adapters.h"
 #include "carp/io/io_types.h"
+// Not needed here any more, but callers got them through this header.
+#include "carp/io/address_manager.h"
+#include "carp/io/announcer.h"
+#include "carp/io/carp_socket.h"
+#include "carp/io/link_monitor.h"
 #include "carp/io/vmac.h"
 #include "common/clock.h"
 #include "common/ip_address.h"
