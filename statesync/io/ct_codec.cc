@@ -448,10 +448,14 @@ bool CtCodec::FillBuildObject(const FlowRecord& flow, CtWrite write, const Label
   nfct_set_attr_u32(ct, ATTR_MARK, flow.mark);
   if (flow.IsTcp()) {
     nfct_set_attr_u8(ct, ATTR_TCP_STATE, static_cast<uint8_t>(flow.tcp.state));
-    nfct_set_attr_u8(ct, ATTR_TCP_FLAGS_ORIG, flow.tcp.flags_original);
-    nfct_set_attr_u8(ct, ATTR_TCP_MASK_ORIG, 0xff);
-    nfct_set_attr_u8(ct, ATTR_TCP_FLAGS_REPL, flow.tcp.flags_reply);
-    nfct_set_attr_u8(ct, ATTR_TCP_MASK_REPL, 0xff);
+    // Window-tracking flags describe td_* state that does not cross ctnetlink:
+    // a create leaves them clear, an update leaves the peer kernel's own.
+    const uint8_t mask =
+        write == CtWrite::kCreate ? 0xff : static_cast<uint8_t>(~kTcpFlagsNotWritten);
+    nfct_set_attr_u8(ct, ATTR_TCP_FLAGS_ORIG, flow.tcp.flags_original & ~kTcpFlagsNotWritten);
+    nfct_set_attr_u8(ct, ATTR_TCP_MASK_ORIG, mask);
+    nfct_set_attr_u8(ct, ATTR_TCP_FLAGS_REPL, flow.tcp.flags_reply & ~kTcpFlagsNotWritten);
+    nfct_set_attr_u8(ct, ATTR_TCP_MASK_REPL, mask);
     nfct_set_attr_u8(ct, ATTR_TCP_WSCALE_ORIG, flow.tcp.wscale_original);
     nfct_set_attr_u8(ct, ATTR_TCP_WSCALE_REPL, flow.tcp.wscale_reply);
   }

@@ -38,6 +38,11 @@ inline constexpr size_t kMaxCtMessageBytes = 1024;
 inline constexpr uint32_t kStatusNeverWritten =
     kStatusExpected | kStatusDying | kStatusTemplate | kStatusUntracked | kStatusOffloadMask;
 
+// TCP tracking flags never sent: IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED and
+// IP_CT_TCP_FLAG_MAXACK_SET describe td_maxack, which ctnetlink does not carry;
+// a copied MAXACK_SET with td_maxack 0 makes valid RSTs invalid (measured).
+inline constexpr uint8_t kTcpFlagsNotWritten = 0x10 | 0x20;
+
 // The conntrack writes the batched writer issues (statesync-design.md §8).
 enum class CtWrite : uint8_t {
   kCreate,      // IPCTNL_MSG_CT_NEW, NLM_F_CREATE|NLM_F_EXCL: the full record, NAT, helper
