@@ -6,12 +6,28 @@
 #include <linux/netlink.h>
 #include <sys/socket.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstddef>
+#include <string>
 
 #include <boost/asio/post.hpp>
 #include <utility>
 
 namespace hafw::statesync::io {
+
+Result<void> EnableConntrackEvents() {
+  // /proc/sys/net resolves to the namespace of the thread that opens it.
+  const char* path = "/proc/sys/net/netfilter/nf_conntrack_events";
+  const int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return SysFailure(std::string("open ") + path);
+  const ssize_t n = write(fd, "1\n", 2);
+  const int err = errno;
+  close(fd);
+  if (n != 2) return SysFailure(std::string("write ") + path, n < 0 ? err : EIO);
+  return {};
+}
 
 Result<std::unique_ptr<CtEventSource>> CtEventSource::Open(boost::asio::io_context& io,
                                                            const CtEventOptions& options,

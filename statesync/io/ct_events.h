@@ -57,6 +57,11 @@ struct CtEventHandlers {
   std::function<void()> on_overrun;
 };
 
+// Sets net.netfilter.nf_conntrack_events to 1 in the calling thread's
+// namespace. With the default 2 an entry created while no listener existed
+// never produces events, not even its DESTROY (docs/statesync-kernel.md).
+Result<void> EnableConntrackEvents();
+
 class CtEventSource {
  public:
   // Opens the event socket in the calling thread's namespace.

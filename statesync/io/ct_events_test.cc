@@ -32,7 +32,10 @@ class CtEventsTest : public ::testing::Test {
     ASSERT_TRUE(inside_->Ok());
     // Events exist only for entries created while a listener exists, unless
     // nf_conntrack_events is 1 (docs/statesync-kernel.md).
-    ASSERT_EQ(group_.Sysctl(*ns, "net.netfilter.nf_conntrack_events=1"), 0);
+    ASSERT_TRUE(EnableConntrackEvents());
+    std::string value;
+    ASSERT_EQ(group_.Exec(*ns, {"sysctl", "-n", "net.netfilter.nf_conntrack_events"}, &value), 0);
+    ASSERT_EQ(value, "1\n");
     ASSERT_TRUE(CtLabelsTable::Ensure());
     auto ours = CtWriter::Open();
     auto theirs = CtWriter::Open();
