@@ -237,7 +237,7 @@ int main(int argc, char** argv) {
       }
       oldest += step;
       next += step;
-      operations += 2 * step;
+      operations += 2ULL * step;
     }
     churn_timer.Report("churn (creates + deletes)", operations);
     flood.PrintOutcomes();

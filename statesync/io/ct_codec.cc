@@ -15,8 +15,6 @@
 namespace hafw::statesync::io {
 namespace {
 
-using internal::ForEachNestedAttr;
-using internal::ForEachTopAttr;
 using internal::kLabelBits;
 using internal::PutHeader;
 using internal::ReadTuple;

@@ -45,8 +45,9 @@ void CtDumpReader::Flush(FlowsFn on_flows, ExpectationsFn on_expectations) {
     if (on_flows) on_flows(std::span<const FlowRecord>(flows_.data(), count_));
   } else {
     counters_.expectations += count_;
-    if (on_expectations)
+    if (on_expectations) {
       on_expectations(std::span<const ExpectRecord>(expectations_.data(), count_));
+    }
   }
   count_ = 0;
 }

@@ -83,7 +83,7 @@ Result<void> CtEventSource::SetEchoPortId(uint32_t port_id) {
       BPF_STMT(BPF_RET | BPF_K, 0),
       BPF_STMT(BPF_RET | BPF_K, 0xffffffffU),
   };
-  sock_fprog program{static_cast<unsigned short>(sizeof(code) / sizeof(code[0])), code};
+  sock_fprog program{static_cast<uint16_t>(sizeof(code) / sizeof(code[0])), code};
   if (setsockopt(socket_.Fd(), SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof(program)) < 0) {
     return SysFailure("SO_ATTACH_FILTER (echo filter)");
   }

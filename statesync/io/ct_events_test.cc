@@ -129,6 +129,7 @@ TEST_F(CtEventsTest, TheLoopReadsInSlices) {
     flows.push_back(flow);
   }
   std::vector<CtFlowOp> ops;
+  ops.reserve(flows.size());
   for (const FlowRecord& flow : flows) ops.push_back({CtWrite::kCreate, &flow, nullptr});
   std::vector<CtWriteResult> results(ops.size());
   ASSERT_TRUE(theirs_->WriteFlows(ops, results));
@@ -150,6 +151,7 @@ TEST_F(CtEventsTest, OverrunIsReportedAndCounted) {
     flows.push_back(flow);
   }
   std::vector<CtFlowOp> ops;
+  ops.reserve(flows.size());
   for (const FlowRecord& flow : flows) ops.push_back({CtWrite::kCreate, &flow, nullptr});
   std::vector<CtWriteResult> results(ops.size());
   ASSERT_TRUE(theirs_->WriteFlows(ops, results));  // nobody reads meanwhile

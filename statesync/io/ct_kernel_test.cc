@@ -254,6 +254,7 @@ TEST_F(CtKernelTest, DumpComesInSlices) {
     flows.push_back(flow);
   }
   std::vector<CtFlowOp> ops;
+  ops.reserve(flows.size());
   for (const FlowRecord& flow : flows) ops.push_back({CtWrite::kCreate, &flow, nullptr});
   const auto results = Write(ops);
   EXPECT_EQ(std::count_if(results.begin(), results.end(),
