@@ -18,11 +18,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
+#include "statesync/io/ct_dump.h"
 #include "statesync/io/ct_writer.h"
 
 namespace {
@@ -41,12 +43,13 @@ struct Options {
   double churn_seconds = 0;
   double rate = 0;  // creates per second, 0: as fast as possible
   bool keep = false;
+  bool passes = false;  // after the creates: an update pass, a GET+update (merge) pass, a dump
 };
 
 void Usage() {
   std::fprintf(stderr,
                "usage: ct_flood [--count N] [--batch B] [--masquerade] [--ipv6] [--ack-last]\n"
-               "                [--churn SECONDS] [--rate PER_SECOND] [--keep]\n");
+               "                [--churn SECONDS] [--rate PER_SECOND] [--passes] [--keep]\n");
 }
 
 bool ParseOptions(int argc, char** argv, Options& o) {
@@ -77,6 +80,8 @@ bool ParseOptions(int argc, char** argv, Options& o) {
       o.ack_last = true;
     } else if (arg == "--keep") {
       o.keep = true;
+    } else if (arg == "--passes") {
+      o.passes = true;
     } else {
       return false;
     }
@@ -129,8 +134,10 @@ class Flood {
     results_.resize(chunk);
   }
 
-  // Writes entries [first, first + n) with `write`; counts outcomes.
-  bool Run(CtWrite write, uint32_t first, uint32_t n) {
+  // Writes entries [first, first + n) with `write`; counts outcomes. With
+  // `then`, each chunk is written a second time with that write (GET then
+  // update: the merge mode of statesync-design.md §8).
+  bool Run(CtWrite write, uint32_t first, uint32_t n, std::optional<CtWrite> then = std::nullopt) {
     for (uint32_t done = 0; done < n;) {
       const auto len = static_cast<uint32_t>(std::min<size_t>(flows_.size(), n - done));
       for (uint32_t i = 0; i < len; ++i) {
@@ -143,6 +150,13 @@ class Flood {
         return false;
       }
       for (uint32_t i = 0; i < len; ++i) ++outcomes_[static_cast<size_t>(results_[i].outcome)];
+      if (then) {
+        for (uint32_t i = 0; i < len; ++i) {
+          if (results_[i].found) flows_[i].timeout_s = results_[i].current.timeout_s + 60;
+          ops_[i].write = *then;
+        }
+        if (!writer_.WriteFlows({ops_.data(), len}, {results_.data(), len})) return false;
+      }
       done += len;
     }
     return true;
@@ -220,6 +234,28 @@ int main(int argc, char** argv) {
   if (!created) return 1;
   create_timer.Report("created", flood.Ok());
   flood.PrintOutcomes();
+
+  if (o.passes) {
+    flood.ResetOutcomes();
+    Timer update_timer;
+    if (!flood.Run(CtWrite::kUpdate, 0, o.count)) return 1;
+    update_timer.Report("updated", flood.Ok());
+    flood.ResetOutcomes();
+    Timer merge_timer;
+    if (!flood.Run(CtWrite::kGet, 0, o.count, CtWrite::kUpdate)) return 1;
+    merge_timer.Report("GET+update (merge)", flood.Ok());
+    auto reader = CtDumpReader::Open();
+    if (!reader || !reader->Start(CtTable::kFlows)) return 1;
+    Timer dump_timer;
+    uint64_t dumped = 0;
+    for (bool done = false; !done;) {
+      auto slice =
+          reader->Next([&](std::span<const FlowRecord> r) { dumped += r.size(); }, nullptr, 4);
+      if (!slice) return 1;
+      done = slice->done;
+    }
+    dump_timer.Report("dumped", dumped);
+  }
 
   if (o.churn_seconds > 0) {
     // Keep the table at `count`: delete the oldest chunk, create a new one.
