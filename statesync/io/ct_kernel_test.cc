@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <fstream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +15,7 @@
 #include "statesync/io/ct_dump.h"
 #include "statesync/io/ct_labels_table.h"
 #include "statesync/io/ct_test_records.h"
+#include "statesync/io/ct_timeouts.h"
 #include "statesync/io/ct_writer.h"
 #include "testing/netns_lab.h"
 
@@ -320,9 +320,9 @@ TEST_F(CtKernelTest, ExpectationNeedsAMasterWithItsHelper) {
 
 TEST_F(CtKernelTest, FullTableAnswersTableFull) {
   // The namespace's limit (read-only inside it; 262,144 on the lab machine).
-  std::ifstream max_file("/proc/sys/net/netfilter/nf_conntrack_max");
-  uint64_t max = 0;
-  max_file >> max;
+  auto table_max = ReadConntrackMax();
+  ASSERT_TRUE(table_max) << table_max.error().ToString();
+  const uint64_t max = *table_max;
   ASSERT_GT(max, 0U);
   if (max > 300000) GTEST_SKIP() << "nf_conntrack_max " << max << ": too large to fill here";
   std::vector<FlowRecord> flows(4096);
@@ -356,6 +356,20 @@ TEST_F(CtKernelTest, FullTableAnswersTableFull) {
   auto count = writer_->TableCount();
   ASSERT_TRUE(count);
   EXPECT_EQ(*count, max);
+}
+
+TEST_F(CtKernelTest, TimeoutsComeFromTheNamespace) {
+  ASSERT_EQ(group_.Sysctl(ns_, "net.netfilter.nf_conntrack_udp_timeout=17"), 0);
+  ASSERT_EQ(group_.Sysctl(ns_, "net.netfilter.nf_conntrack_tcp_timeout_established=4321"), 0);
+  auto timeouts = ReadCtTimeouts();
+  ASSERT_TRUE(timeouts) << timeouts.error().ToString();
+  EXPECT_EQ(timeouts->udp, 17U);
+  EXPECT_EQ(timeouts->tcp[static_cast<size_t>(TcpState::kEstablished)], 4321U);
+  EXPECT_GT(timeouts->udp_stream, 0U);
+  EXPECT_GT(timeouts->icmp, 0U);
+  EXPECT_EQ(timeouts->tcp[static_cast<size_t>(TcpState::kNone)], 0U);
+  EXPECT_EQ(timeouts->tcp[static_cast<size_t>(TcpState::kSynSent2)],
+            timeouts->tcp[static_cast<size_t>(TcpState::kSynSent)]);
 }
 
 }  // namespace
