@@ -114,6 +114,12 @@ TEST_F(CtKernelTest, RoundTripEveryProtocolAndFamily) {
     tcp.mark = 0x42;
     tcp.labels[0] = 0x01;   // a user bit
     tcp.labels[15] = 0x21;  // hafw's owner 1, generation 2
+    // An FTP control connection with NAT sequence adjustment, as after a
+    // rewritten PORT command.
+    std::memcpy(tcp.helper.data(), "ftp", 3);
+    tcp.status |= kStatusHelper | kStatusSeqAdjust;
+    tcp.seq_adjust_original = {123456, 0, -1};
+    tcp.seq_adjust_reply = {654321, 0, 0};
     flows.push_back(tcp);
     flows.push_back(MakeUdp(family, 2));
     flows.push_back(MakeIcmp(family, 3));
