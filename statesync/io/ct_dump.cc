@@ -21,6 +21,10 @@ CtDumpReader::CtDumpReader(netlink::NetlinkSocket socket, CtCodec codec)
     : socket_(std::move(socket)), codec_(std::move(codec)) {}
 
 Result<void> CtDumpReader::Start(CtTable table) {
+  if (active_) ++counters_.abandoned;
+  while (active_) {  // read an unfinished dump to its end first, discarding it
+    if (!Next(nullptr, nullptr, 64)) break;  // an error ended it
+  }
   uint8_t request[64] = {};
   if (table == CtTable::kFlows) {
     BuildFlowDumpRequest(0, request);
@@ -41,13 +45,13 @@ Result<void> CtDumpReader::Start(CtTable table) {
 void CtDumpReader::Flush(FlowsFn on_flows, ExpectationsFn on_expectations) {
   if (count_ == 0) return;
   if (table_ == CtTable::kFlows) {
-    counters_.flows += count_;
-    if (on_flows) on_flows(std::span<const FlowRecord>(flows_.data(), count_));
-  } else {
-    counters_.expectations += count_;
-    if (on_expectations) {
-      on_expectations(std::span<const ExpectRecord>(expectations_.data(), count_));
+    if (on_flows) {
+      counters_.flows += count_;
+      on_flows(std::span<const FlowRecord>(flows_.data(), count_));
     }
+  } else if (on_expectations) {
+    counters_.expectations += count_;
+    on_expectations(std::span<const ExpectRecord>(expectations_.data(), count_));
   }
   count_ = 0;
 }

@@ -7,8 +7,9 @@
 // netlink dump only when the previous one was read, so an unread dump costs
 // one datagram of memory. Records go out as spans over a reused buffer.
 //
-// One dump at a time per reader; Start() during a dump abandons the old one
-// (its rest is skipped by sequence number).
+// One dump at a time per reader (the kernel refuses a second dump on a socket
+// with EBUSY): Start() during a dump first reads the old one to its end,
+// discarding it.
 
 #include <array>
 #include <cstddef>
@@ -28,6 +29,7 @@ enum class CtTable : uint8_t { kFlows, kExpectations };
 struct CtDumpCounters {
   uint64_t dumps = 0;      // started
   uint64_t completed = 0;  // reached NLMSG_DONE
+  uint64_t abandoned = 0;  // restarted before the end (the rest was read and dropped)
   uint64_t flows = 0;      // records handed over
   uint64_t expectations = 0;
   uint64_t parse_errors = 0;  // entries the codec rejected (skipped)

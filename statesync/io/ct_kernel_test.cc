@@ -280,6 +280,29 @@ TEST_F(CtKernelTest, DumpComesInSlices) {
   EXPECT_TRUE(DumpAll().empty());
 }
 
+TEST_F(CtKernelTest, RestartDuringADumpReadsTheOldOneAway) {
+  std::vector<FlowRecord> flows;
+  for (uint32_t i = 0; i < 1000; ++i) {
+    FlowRecord flow = MakeUdp(IpFamily::kV6, 0);
+    flow.original.src_port = flow.reply.dst_port = static_cast<uint16_t>(40000 + i);
+    flows.push_back(flow);
+  }
+  std::vector<CtFlowOp> ops;
+  ops.reserve(flows.size());
+  for (const FlowRecord& flow : flows) ops.push_back({CtWrite::kCreate, &flow, nullptr});
+  Write(ops);
+  ASSERT_TRUE(reader_->Start(CtTable::kFlows));
+  size_t first = 0;
+  auto slice = reader_->Next([&](std::span<const FlowRecord> r) { first += r.size(); }, nullptr, 1);
+  ASSERT_TRUE(slice);
+  ASSERT_FALSE(slice->done);
+  EXPECT_LT(first, flows.size());
+  // A new dump while the first is unfinished: the kernel allows one per socket.
+  EXPECT_EQ(DumpAll().size(), flows.size());
+  EXPECT_EQ(reader_->Counters().abandoned, 1U);
+  EXPECT_EQ(reader_->Counters().completed, 2U);
+}
+
 TEST_F(CtKernelTest, ExpectationNeedsAMasterWithItsHelper) {
   FlowRecord master = MakeTcp(IpFamily::kV4, 1);
   master.original.dst_port = master.reply.src_port = 21;
