@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
   std::string mode = "asis";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string_view arg = argv[i];
-    if (arg == "--port") port = std::atoi(argv[i + 1]);
+    if (arg == "--port") port = static_cast<int>(std::strtol(argv[i + 1], nullptr, 10));
     if (arg == "--mode") mode = argv[i + 1];
   }
   if (port <= 0 || (mode != "asis" && mode != "nowscale" && mode.rfind("wscale=", 0) != 0)) {
@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
       flow.tcp.flags_reply &= static_cast<uint8_t>(~0x01);
     } else if (mode.rfind("wscale=", 0) == 0) {
       flow.tcp.wscale_original = flow.tcp.wscale_reply =
-          static_cast<uint8_t>(std::atoi(mode.c_str() + 7));
+          static_cast<uint8_t>(std::strtoul(mode.c_str() + 7, nullptr, 10));
     }
   }
   for (CtFlowOp& op : ops) op.write = CtWrite::kCreate;
