@@ -6,6 +6,10 @@
 // firewall's namespace while the connection is idle (tcp_window_facts.sh).
 //
 //   ct_reinstall --port 5001 [--mode asis|nowscale|wscale=N]
+//   ct_reinstall --expectations [--master-without-helper]
+//
+// --expectations re-creates every expectation instead (and, with
+// --master-without-helper, first re-creates each master without its helper).
 
 #include <cstdio>
 #include <cstdlib>
@@ -31,18 +35,81 @@ void Print(const char* tag, const FlowRecord& f) {
       f.tcp.wscale_reply, f.tcp.flags_original, f.tcp.flags_reply);
 }
 
+std::vector<FlowRecord> DumpFlows(CtDumpReader& reader) {
+  std::vector<FlowRecord> flows;
+  if (!reader.Start(CtTable::kFlows)) return flows;
+  for (int slices = 0; slices < 100000; ++slices) {
+    auto slice = reader.Next(
+        [&](std::span<const FlowRecord> r) { flows.insert(flows.end(), r.begin(), r.end()); },
+        nullptr, 8);
+    if (!slice || slice->done) break;
+  }
+  return flows;
+}
+
+int ReinstallExpectations(CtDumpReader& reader, CtWriter& writer, bool without_helper) {
+  std::vector<ExpectRecord> expects;
+  if (!reader.Start(CtTable::kExpectations)) return 1;
+  for (int slices = 0; slices < 1000; ++slices) {
+    auto slice = reader.Next(nullptr, [&](std::span<const ExpectRecord> r) {
+      expects.insert(expects.end(), r.begin(), r.end());
+    });
+    if (!slice) return 1;
+    if (slice->done) break;
+  }
+  std::vector<CtWriteResult> results(1);
+  for (const ExpectRecord& e : expects) {
+    std::printf("expectation %s:%u -> %s:%u helper %s nat-dir %u saved-port %u\n",
+                e.expected.src.ToString().c_str(), e.expected.src_port,
+                e.expected.dst.ToString().c_str(), e.expected.dst_port, e.helper.data(), e.nat_dir,
+                e.nat_tuple.src_port);
+    const CtExpectOp remove{ExpWrite::kDelete, &e};
+    if (!writer.WriteExpectations({&remove, 1}, results)) return 1;
+    if (without_helper) {
+      for (FlowRecord master : DumpFlows(reader)) {
+        if (master.original != e.master) continue;
+        const CtFlowOp del{CtWrite::kDelete, &master, nullptr};
+        if (!writer.WriteFlows({&del, 1}, results)) return 1;
+        master.helper.fill('\0');
+        master.status &= ~kStatusHelper;
+        const CtFlowOp add{CtWrite::kCreate, &master, nullptr};
+        if (!writer.WriteFlows({&add, 1}, results)) return 1;
+        std::printf("master re-created without its helper: %s\n",
+                    std::string(CtOutcomeName(results[0].outcome)).c_str());
+      }
+    }
+    const CtExpectOp create{ExpWrite::kCreate, &e};
+    if (!writer.WriteExpectations({&create, 1}, results)) return 1;
+    std::printf("expectation re-created: %s\n",
+                std::string(CtOutcomeName(results[0].outcome)).c_str());
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int port = -1;
   std::string mode = "asis";
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool expectations = false;
+  bool without_helper = false;
+  for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
-    if (arg == "--port") port = static_cast<int>(std::strtol(argv[i + 1], nullptr, 10));
-    if (arg == "--mode") mode = argv[i + 1];
+    if (arg == "--port" && i + 1 < argc) {
+      port = static_cast<int>(std::strtol(argv[++i], nullptr, 10));
+    } else if (arg == "--mode" && i + 1 < argc) {
+      mode = argv[++i];
+    } else if (arg == "--expectations") {
+      expectations = true;
+    } else if (arg == "--master-without-helper") {
+      without_helper = true;
+    }
   }
-  if (port <= 0 || (mode != "asis" && mode != "nowscale" && mode.rfind("wscale=", 0) != 0)) {
-    std::fprintf(stderr, "usage: ct_reinstall --port P [--mode asis|nowscale|wscale=N]\n");
+  const bool mode_ok = mode == "asis" || mode == "nowscale" || mode.rfind("wscale=", 0) == 0;
+  if (!expectations && (port <= 0 || !mode_ok)) {
+    std::fprintf(stderr,
+                 "usage: ct_reinstall --port P [--mode asis|nowscale|wscale=N]\n"
+                 "       ct_reinstall --expectations [--master-without-helper]\n");
     return 2;
   }
   auto reader = CtDumpReader::Open();
@@ -52,24 +119,10 @@ int main(int argc, char** argv) {
                  (!reader ? reader.error() : writer.error()).ToString().c_str());
     return 1;
   }
+  if (expectations) return ReinstallExpectations(*reader, *writer, without_helper);
   std::vector<FlowRecord> flows;
-  if (auto started = reader->Start(CtTable::kFlows); !started) {
-    std::fprintf(stderr, "ct_reinstall: %s\n", started.error().ToString().c_str());
-    return 1;
-  }
-  for (int slices = 0; slices < 100000; ++slices) {
-    auto slice = reader->Next(
-        [&](std::span<const FlowRecord> records) {
-          for (const FlowRecord& f : records) {
-            if (f.original.dst_port == port) flows.push_back(f);
-          }
-        },
-        nullptr, 8);
-    if (!slice) {
-      std::fprintf(stderr, "ct_reinstall: %s\n", slice.error().ToString().c_str());
-      return 1;
-    }
-    if (slice->done) break;
+  for (const FlowRecord& f : DumpFlows(*reader)) {
+    if (f.original.dst_port == port) flows.push_back(f);
   }
   std::vector<CtFlowOp> ops;
   ops.reserve(flows.size());
