@@ -476,4 +476,98 @@ size_t NetlinkSocket::DiscardPending() {
   return dropped;
 }
 
+Result<void> NetlinkSocket::StartDump(nlmsghdr* request, std::string_view what) {
+  dump_seq_ = NextSeq(1);
+  dump_interrupted_ = false;
+  request->nlmsg_seq = dump_seq_;
+  request->nlmsg_flags |= NLM_F_REQUEST | NLM_F_DUMP;
+  auto sent = SendRaw(request, request->nlmsg_len, what);
+  if (!sent) {
+    dump_seq_ = 0;
+    return tl::unexpected(sent.error());
+  }
+  return {};
+}
+
+Result<DumpStep> NetlinkSocket::ContinueDump(MessageFn on_message, size_t max_datagrams,
+                                             std::string_view what) {
+  DumpStep step;
+  if (dump_seq_ == 0) {
+    step.done = true;
+    return step;
+  }
+  const uint32_t portid = PortId();
+  while (step.datagrams < max_datagrams) {
+    size_t size = 0;
+    if (step.datagrams == 0) {
+      // The first datagram of a slice may still be in the making.
+      auto received = Receive(std::chrono::steady_clock::now() + timeout_, what);
+      if (!received) {
+        dump_seq_ = 0;
+        return tl::unexpected(received.error());
+      }
+      size = *received;
+    } else {
+      const ssize_t n = ReceiveNow();
+      if (n == 0) continue;
+      if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;  // the next one is not ready yet
+        const int err = errno;
+        dump_seq_ = 0;
+        return SysFailure(std::string(what) + ": netlink receive", err);
+      }
+      size = static_cast<size_t>(n);
+    }
+    ++step.datagrams;
+    std::optional<Result<DumpStep>> outcome;
+    const bool well_formed = ForEachMessage(buffer_.data(), size, [&](const nlmsghdr& msg) {
+      if (msg.nlmsg_seq != dump_seq_ || (msg.nlmsg_pid != 0 && msg.nlmsg_pid != portid)) {
+        ++counters_.stale_replies;
+        return true;
+      }
+      if ((msg.nlmsg_flags & NLM_F_DUMP_INTR) != 0) dump_interrupted_ = true;
+      if (msg.nlmsg_type == NLMSG_ERROR || msg.nlmsg_type == NLMSG_DONE) {
+        int err = 0;
+        std::string_view ext_ack;
+        if (msg.nlmsg_type == NLMSG_ERROR) {
+          auto reply = ParseErrorReply(msg);
+          if (!reply) {
+            outcome = tl::unexpected(BadReply(what));
+            return false;
+          }
+          err = reply->error;
+          ext_ack = reply->ext_ack;
+        } else {
+          err = DoneError(msg);
+        }
+        if (err != 0) {
+          outcome = tl::unexpected(KernelError(what, err, ext_ack));
+        } else if (dump_interrupted_) {
+          outcome = tl::unexpected(
+              Error{ErrorCode::kIo, std::string(what) + ": dump interrupted by a change, repeat it",
+                    EINTR});
+        } else {
+          step.done = true;
+          outcome = step;
+        }
+        return false;
+      }
+      if (msg.nlmsg_type >= NLMSG_MIN_TYPE && on_message) {
+        ++step.messages;
+        on_message(msg);
+      }
+      return true;
+    });
+    if (outcome) {
+      dump_seq_ = 0;
+      return *outcome;
+    }
+    if (!well_formed) {
+      dump_seq_ = 0;
+      return tl::unexpected(BadReply(what));
+    }
+  }
+  return step;
+}
+
 }  // namespace hafw::netlink

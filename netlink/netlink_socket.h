@@ -76,6 +76,13 @@ struct EventRead {
   size_t messages = 0;  // handed to the callback
 };
 
+// What one ContinueDump call read.
+struct DumpStep {
+  size_t datagrams = 0;
+  size_t messages = 0;  // handed to the callback
+  bool done = false;    // NLMSG_DONE: the dump is complete
+};
+
 // How SendBatch sets NLM_F_ACK.
 enum class AckMode : uint8_t {
   kLast,     // on the last message only (the fast way): earlier successes are silent
@@ -174,6 +181,20 @@ class NetlinkSocket {
   Result<size_t> SendBatch(NetlinkBatch& batch, AckMode ack, const BatchHandlers& handlers);
   Result<size_t> SendBatch(NetlinkBatch& batch, AckMode ack) { return SendBatch(batch, ack, {}); }
 
+  // Incremental dumps, for callers that process a large dump in slices
+  // (statesync's bulk, sweep and refresh rounds): StartDump sends `request`
+  // (NLM_F_REQUEST | NLM_F_DUMP and the sequence number set here) and returns
+  // at once; each ContinueDump reads at most `max_datagrams` reply datagrams,
+  // waiting up to ReceiveTimeout() for the first, and hands their data
+  // messages to `on_message`. The kernel fills the next datagram only after
+  // the previous one was read, so a paused dump holds one datagram. One dump
+  // at a time per socket (the kernel answers EBUSY to a second): read it to
+  // its end first. Errors as in Transact (NLM_F_DUMP_INTR: EINTR at the end).
+  // Use a socket of its own: Transact and SendBatch skip the dump's datagrams
+  // as stale.
+  Result<void> StartDump(nlmsghdr* request, std::string_view what);
+  Result<DumpStep> ContinueDump(MessageFn on_message, size_t max_datagrams, std::string_view what);
+
   // Multicast membership (NETLINK_ADD_MEMBERSHIP / NETLINK_DROP_MEMBERSHIP).
   Result<void> JoinGroup(unsigned group);
   Result<void> LeaveGroup(unsigned group);
@@ -214,6 +235,8 @@ class NetlinkSocket {
   std::chrono::milliseconds timeout_ = kDefaultReceiveTimeout;
   std::vector<char> buffer_;  // replies and events, reused
   SocketCounters counters_;
+  uint32_t dump_seq_ = 0;  // the open incremental dump, 0: none
+  bool dump_interrupted_ = false;
 };
 
 }  // namespace hafw::netlink
