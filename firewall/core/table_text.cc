@@ -84,57 +84,43 @@ std::vector<std::string> SyncElements(const SyncLink& sync, IpFamily family) {
   return out;
 }
 
-void AddSet(std::string& out, std::string_view name, std::string_view type, bool interval,
-            const std::vector<std::string>& elements) {
-  out += "\n\tset " + std::string(name) + " {\n";
-  out += "\t\ttype " + std::string(type) + "\n";
-  if (interval) out += "\t\tflags interval\n";
-  out += "\t\telements = { ";
-  for (size_t i = 0; i < elements.size(); ++i) {
-    if (i > 0) out += ", ";
-    out += elements[i];
-  }
-  out += " }\n\t}\n";
-}
-
-void AddChain(std::string& out, std::string_view name, std::string_view header,
-              const std::vector<std::string>& rules) {
-  out += "\n\tchain " + std::string(name) + " {\n";
-  if (!header.empty()) out += "\t\t" + std::string(header) + "\n";
-  for (const std::string& rule : rules) out += "\t\t" + rule + "\n";
-  out += "\t}\n";
-}
-
 std::string CounterRule(DropReason reason) {
   return "counter name " + Quoted(DropReasonName(reason)) + " drop";
 }
 
-}  // namespace
+struct SetText {
+  std::string name;
+  std::string type;
+  bool interval = false;
+  std::vector<std::string> elements;
+};
 
-std::string RenderTable(const FirewallPlan& plan, const TableOptions& options) {
+struct ChainText {
+  std::string name;
+  std::string header;  // "type filter hook ..." for the base chain, else ""
+  std::vector<std::string> rules;
+};
+
+// What a plan renders, in rendering order; RenderReload deletes the old one's
+// chains and sets by these names.
+struct Layout {
+  std::vector<SetText> sets;
+  std::vector<ChainText> chains;  // the base chain (which jumps) first
+};
+
+Layout BuildLayout(const FirewallPlan& plan) {
   const std::vector<CarpParent> parents = SortedParents(plan);
-  std::string out = "table inet " + plan.table_name + " {\n";
-  if (options.owner) out += "\tflags owner\n";
-  out += "\tcomment " + Quoted(kTableComment) + "\n";
-
-  // Every reason's counter exists whatever the plan, so status and metrics
-  // always show the same set.
-  for (DropReason reason : kDropReasons) {
-    const PacketCount& c = options.initial_counters[reason];
-    out += "\n\tcounter " + std::string(DropReasonName(reason)) + " {\n";
-    out += "\t\tpackets " + std::to_string(c.packets) + " bytes " + std::to_string(c.bytes) + "\n";
-    out += "\t}\n";
-  }
-
+  Layout layout;
   std::vector<std::string> carp_rules;
   if (!parents.empty()) {
     carp_rules.emplace_back("fib daddr type != { local, multicast } return");
     carp_rules.emplace_back("ip ttl != 255 " + CounterRule(DropReason::kCarpTtl));
     carp_rules.emplace_back("ip6 hoplimit != 255 " + CounterRule(DropReason::kCarpTtl));
     for (const FamilyNames& f : kFamilies) {
-      const auto elements = CarpElements(parents, f.family);
+      auto elements = CarpElements(parents, f.family);
       if (elements.empty()) continue;
-      AddSet(out, f.carp_set, "ifname . " + std::string(f.key_type), /*interval=*/true, elements);
+      layout.sets.push_back({std::string(f.carp_set), "ifname . " + std::string(f.key_type),
+                             /*interval=*/true, std::move(elements)});
       carp_rules.push_back("iifname . " + std::string(f.saddr) + " @" + std::string(f.carp_set) +
                            " return");
     }
@@ -144,9 +130,10 @@ std::string RenderTable(const FirewallPlan& plan, const TableOptions& options) {
   std::vector<std::string> sync_rules;
   if (plan.sync) {
     for (const FamilyNames& f : kFamilies) {
-      const auto elements = SyncElements(*plan.sync, f.family);
+      auto elements = SyncElements(*plan.sync, f.family);
       if (elements.empty()) continue;
-      AddSet(out, f.sync_set, f.key_type, /*interval=*/false, elements);
+      layout.sets.push_back({std::string(f.sync_set), std::string(f.key_type), /*interval=*/false,
+                             std::move(elements)});
       sync_rules.push_back(std::string(f.saddr) + " @" + std::string(f.sync_set) + " return");
     }
     sync_rules.emplace_back("fib daddr type != local return");
@@ -166,15 +153,57 @@ std::string RenderTable(const FirewallPlan& plan, const TableOptions& options) {
                          std::to_string(plan.sync->port) + " jump " + std::string(kSyncChain));
   }
   if (!base_rules.empty()) {
-    AddChain(out, kBaseChain,
-             "type filter hook prerouting priority " + PriorityText() + "; policy accept;",
-             base_rules);
+    layout.chains.push_back(
+        {std::string(kBaseChain),
+         "type filter hook prerouting priority " + PriorityText() + "; policy accept;",
+         std::move(base_rules)});
   }
-  if (!carp_rules.empty()) AddChain(out, kCarpChain, "", carp_rules);
-  if (!sync_rules.empty()) AddChain(out, kSyncChain, "", sync_rules);
+  if (!carp_rules.empty()) layout.chains.push_back({std::string(kCarpChain), "", carp_rules});
+  if (!sync_rules.empty()) layout.chains.push_back({std::string(kSyncChain), "", sync_rules});
   if (plan.conntrack_labels) {
-    AddChain(out, kLabelsChain, "", {"ct label set " + std::to_string(kLabelsRuleBit)});
+    layout.chains.push_back(
+        {std::string(kLabelsChain), "", {"ct label set " + std::to_string(kLabelsRuleBit)}});
   }
+  return layout;
+}
+
+void AddSet(std::string& out, const SetText& set) {
+  out += "\n\tset " + set.name + " {\n";
+  out += "\t\ttype " + set.type + "\n";
+  if (set.interval) out += "\t\tflags interval\n";
+  out += "\t\telements = { ";
+  for (size_t i = 0; i < set.elements.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += set.elements[i];
+  }
+  out += " }\n\t}\n";
+}
+
+void AddChain(std::string& out, const ChainText& chain) {
+  out += "\n\tchain " + chain.name + " {\n";
+  if (!chain.header.empty()) out += "\t\t" + chain.header + "\n";
+  for (const std::string& rule : chain.rules) out += "\t\t" + rule + "\n";
+  out += "\t}\n";
+}
+
+}  // namespace
+
+std::string RenderTable(const FirewallPlan& plan, const TableOptions& options) {
+  std::string out = "table inet " + plan.table_name + " {\n";
+  if (options.owner) out += "\tflags owner\n";
+  out += "\tcomment " + Quoted(kTableComment) + "\n";
+  // Every reason's counter exists whatever the plan, so status and metrics
+  // always show the same set. On a table that has them already, these
+  // declarations change nothing (the kernel keeps the counts).
+  for (DropReason reason : kDropReasons) {
+    const PacketCount& c = options.initial_counters[reason];
+    out += "\n\tcounter " + std::string(DropReasonName(reason)) + " {\n";
+    out += "\t\tpackets " + std::to_string(c.packets) + " bytes " + std::to_string(c.bytes) + "\n";
+    out += "\t}\n";
+  }
+  const Layout layout = BuildLayout(plan);
+  for (const SetText& set : layout.sets) AddSet(out, set);
+  for (const ChainText& chain : layout.chains) AddChain(out, chain);
   out += "}\n";
   return out;
 }
@@ -182,6 +211,20 @@ std::string RenderTable(const FirewallPlan& plan, const TableOptions& options) {
 std::string RenderApply(const FirewallPlan& plan, const TableOptions& options, bool table_exists) {
   std::string out = table_exists ? RenderDelete(plan.table_name) : std::string();
   return out + RenderTable(plan, options);
+}
+
+std::string RenderReload(const FirewallPlan& old_plan, const FirewallPlan& new_plan,
+                         const TableOptions& options) {
+  const std::string table = "inet " + new_plan.table_name;
+  // Flushing first drops every rule, so no jump or set reference is left
+  // when the chains and sets go.
+  std::string out = "flush table " + table + "\n";
+  const Layout old_layout = BuildLayout(old_plan);
+  for (const ChainText& chain : old_layout.chains) {
+    out += "delete chain " + table + " " + chain.name + "\n";
+  }
+  for (const SetText& set : old_layout.sets) out += "delete set " + table + " " + set.name + "\n";
+  return out + RenderTable(new_plan, options);
 }
 
 std::string RenderDelete(std::string_view table_name) {

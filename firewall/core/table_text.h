@@ -62,6 +62,12 @@ std::string RenderTable(const FirewallPlan& plan, const TableOptions& options);
 // whole buffer atomically, so no packet sees the table missing).
 std::string RenderApply(const FirewallPlan& plan, const TableOptions& options, bool table_exists);
 
+// One transaction that turns our table, as `old_plan` rendered it, into
+// `new_plan` in place: every rule, chain and set is replaced, the counters
+// stay (with their counts, to the packet). Same table name in both plans.
+std::string RenderReload(const FirewallPlan& old_plan, const FirewallPlan& new_plan,
+                         const TableOptions& options);
+
 // `delete table inet <name>`.
 std::string RenderDelete(std::string_view table_name);
 

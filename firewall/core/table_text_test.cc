@@ -132,6 +132,23 @@ TEST(TableText, ApplyReplacesAnExistingTableInTheSameTransaction) {
   EXPECT_EQ(replace, "delete table inet hafw\n" + RenderTable(plan, {}));
 }
 
+TEST(TableText, ReloadReplacesWhatTheOldPlanRenderedAndKeepsTheCounters) {
+  FirewallPlan old_plan = V4Plan();
+  FirewallPlan new_plan = V4Plan();
+  new_plan.sync.reset();
+  new_plan.carp_parents[0].allowed_sources.push_back(LinkLocalV6());
+  const std::string reload = RenderReload(old_plan, new_plan, {});
+  EXPECT_EQ(reload,
+            "flush table inet hafw\n"
+            "delete chain inet hafw prerouting\n"
+            "delete chain inet hafw carp\n"
+            "delete chain inet hafw sync\n"
+            "delete chain inet hafw conntrack-labels\n"
+            "delete set inet hafw carp-sources-v4\n"
+            "delete set inet hafw sync-peers-v4\n" +
+                RenderTable(new_plan, {}));
+}
+
 TEST(TableText, TableNameIsThePlans) {
   FirewallPlan plan = V4Plan();
   plan.table_name = "hafw-test";

@@ -4,12 +4,12 @@
 
 namespace hafw::firewall {
 
-void TableWatch::OnChange(std::string_view table, bool inet_family) {
-  if (inet_family && table == table_name_) touched_ = true;
+void TableWatch::OnChange(std::string_view table, bool inet_family, uint32_t sender_port) {
+  if (inet_family && sender_port != own_port_ && table == table_name_) touched_ = true;
 }
 
-bool TableWatch::OnGeneration(std::optional<uint32_t> committer_pid) {
-  const bool foreign = touched_ && committer_pid != own_pid_;
+bool TableWatch::OnGeneration() {
+  const bool foreign = touched_;
   touched_ = false;
   return foreign;
 }

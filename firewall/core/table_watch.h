@@ -2,20 +2,23 @@
 
 // When the agent's table must be restored, decided from nftables change
 // notifications (firewall/nft parses them; this is pure). nftables reports a
-// transaction as its changes followed by one NEWGEN message naming the
-// committing process: a transaction that changed our table and was not
-// committed by this process (a user's `nft -f` with `flush ruleset`, a
-// `delete table`, a reload that re-adds a saved copy) calls for a restore, and
-// so does an overrun of the notification socket (changes may have gone
-// unseen). Restores are paced so a fight with another tool that keeps
+// transaction as its changes followed by one NEWGEN message, each stamped
+// with the netlink port of the socket that sent the transaction: one that
+// changed our table from any port but our own session's (a user's `nft -f`
+// with `flush ruleset`, a `delete table`, a reload that re-adds a saved copy)
+// calls for a restore once it is complete. So does an overrun of the
+// notification socket (changes may have gone unseen; the caller restores).
+// Ports, not process ids: NEWGEN's pid is the kernel's global thread id,
+// which differs from what the agent sees of itself inside a pid namespace.
+// Restores are paced (RestorePacer) so a fight with another tool that keeps
 // deleting the table cannot spin the agent.
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "common/time.h"
 
@@ -23,28 +26,28 @@ namespace hafw::firewall {
 
 class TableWatch {
  public:
-  TableWatch(std::string table_name, uint32_t own_pid)
-      : table_name_(std::move(table_name)), own_pid_(own_pid) {}
+  // `own_port`: the netlink port id of the session that applies our table.
+  TableWatch(std::string table_name, uint32_t own_port)
+      : table_name_(std::move(table_name)), own_port_(own_port) {}
 
   // A change notification of one object (table, chain, rule, set, element,
-  // object, flowtable) of `table` in nftables family `inet_family` (true for
-  // NFPROTO_INET; our table is inet, an `ip hafw` is someone else's).
-  void OnChange(std::string_view table, bool inet_family);
-  // The end of a transaction (NEWGEN); `committer_pid` from NFTA_GEN_PROC_PID
-  // when the kernel sent it. True when the transaction changed our table and
-  // was not ours (without a pid it cannot be ours: our own commits are
-  // recognised by pid).
-  bool OnGeneration(std::optional<uint32_t> committer_pid);
-  // The socket lost notifications: whatever happened meanwhile is unknown, so
-  // the caller restores; the half-seen transaction is forgotten.
+  // object, flowtable) of `table`, in nftables family inet (`inet_family`;
+  // an `ip hafw` is someone else's), sent by netlink port `sender_port`.
+  void OnChange(std::string_view table, bool inet_family, uint32_t sender_port);
+  // The end of a transaction (NEWGEN). True when it changed our table and was
+  // not ours.
+  bool OnGeneration();
+  // The socket lost notifications: the half-seen transaction is forgotten
+  // (the caller restores anyway).
   void OnOverrun() { touched_ = false; }
 
   const std::string& TableName() const { return table_name_; }
+  uint32_t OwnPort() const { return own_port_; }
 
  private:
   std::string table_name_;
-  uint32_t own_pid_;
-  bool touched_ = false;  // the transaction being reported changed our table
+  uint32_t own_port_;
+  bool touched_ = false;  // the transaction being reported changed our table, not from us
 };
 
 // At most kBurst restores in any kWindow: the first ones run at once, later

@@ -5,42 +5,43 @@
 namespace hafw::firewall {
 namespace {
 
-constexpr uint32_t kOwnPid = 4242;
+constexpr uint32_t kOwnPort = 4242;
+constexpr uint32_t kUserPort = 1234;
 
 TEST(TableWatch, ForeignTransactionOnOurTableCallsForARestore) {
-  TableWatch watch("hafw", kOwnPid);
-  watch.OnChange("filter", true);
-  watch.OnChange("hafw", true);  // e.g. DELTABLE from `flush ruleset`
-  EXPECT_TRUE(watch.OnGeneration(1234));
+  TableWatch watch("hafw", kOwnPort);
+  watch.OnChange("filter", true, kUserPort);
+  watch.OnChange("hafw", true, kUserPort);  // e.g. DELTABLE from `flush ruleset`
+  EXPECT_TRUE(watch.OnGeneration());
   // The next transaction starts clean.
-  EXPECT_FALSE(watch.OnGeneration(1234));
+  EXPECT_FALSE(watch.OnGeneration());
 }
 
 TEST(TableWatch, OwnTransactionDoesNot) {
-  TableWatch watch("hafw", kOwnPid);
-  watch.OnChange("hafw", true);
-  EXPECT_FALSE(watch.OnGeneration(kOwnPid));
+  TableWatch watch("hafw", kOwnPort);
+  watch.OnChange("hafw", true, kOwnPort);
+  EXPECT_FALSE(watch.OnGeneration());
 }
 
 TEST(TableWatch, OtherTablesAndFamiliesDoNot) {
-  TableWatch watch("hafw", kOwnPid);
-  watch.OnChange("filter", true);
-  watch.OnChange("hafw", false);  // `table ip hafw` is not ours
-  watch.OnChange("hafw2", true);
-  EXPECT_FALSE(watch.OnGeneration(1234));
+  TableWatch watch("hafw", kOwnPort);
+  watch.OnChange("filter", true, kUserPort);
+  watch.OnChange("hafw", false, kUserPort);  // `table ip hafw` is not ours
+  watch.OnChange("hafw2", true, kUserPort);
+  EXPECT_FALSE(watch.OnGeneration());
 }
 
-TEST(TableWatch, UnknownCommitterIsForeign) {
-  TableWatch watch("hafw", kOwnPid);
-  watch.OnChange("hafw", true);
-  EXPECT_TRUE(watch.OnGeneration(std::nullopt));
+TEST(TableWatch, KernelOriginatedChangeIsForeign) {
+  TableWatch watch("hafw", kOwnPort);
+  watch.OnChange("hafw", true, 0);
+  EXPECT_TRUE(watch.OnGeneration());
 }
 
 TEST(TableWatch, OverrunForgetsTheHalfSeenTransaction) {
-  TableWatch watch("hafw", kOwnPid);
-  watch.OnChange("hafw", true);
+  TableWatch watch("hafw", kOwnPort);
+  watch.OnChange("hafw", true, kUserPort);
   watch.OnOverrun();
-  EXPECT_FALSE(watch.OnGeneration(1234));
+  EXPECT_FALSE(watch.OnGeneration());
 }
 
 TEST(RestorePacer, BurstRunsAtOnceThenWaitsForTheWindow) {
