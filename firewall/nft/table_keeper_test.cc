@@ -4,7 +4,10 @@
 
 #include "firewall/nft/table_keeper.h"
 
+#include <fcntl.h>
+#include <linux/netlink.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -262,6 +265,27 @@ TEST_F(TableKeeperTest, TheKernelRemovesAnOwnedTableWhenTheAgentIsKilled) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_FALSE(Table());
+}
+
+TEST_F(TableKeeperTest, TheSessionSocketIsNotInheritedByHooks) {
+  // A hook process holding the socket would keep an owned table alive after
+  // the agent died: it must be close-on-exec.
+  ScopedNetns in(lab_.ns_b);
+  auto session = NftSession::Open();
+  ASSERT_TRUE(session) << session.error().ToString();
+  ASSERT_NE((*session)->PortId(), 0U);
+  int matched = 0;
+  for (int fd = 0; fd < 1024; ++fd) {
+    sockaddr_nl addr{};
+    socklen_t len = sizeof(addr);
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0 ||
+        addr.nl_family != AF_NETLINK || addr.nl_pid != (*session)->PortId()) {
+      continue;
+    }
+    ++matched;
+    EXPECT_NE(fcntl(fd, F_GETFD) & FD_CLOEXEC, 0) << "fd " << fd;
+  }
+  EXPECT_EQ(matched, 1);
 }
 
 TEST_F(TableKeeperTest, KeepOnExitHandsOverToAPlainTableTheNextAgentTakesOver) {

@@ -185,5 +185,17 @@ TEST_F(TableTrafficTest, NewFlowsGetConntrackLabelsOnlyWithTheTableLoaded) {
   EXPECT_EQ(SetConntrackLabel(lab_.ns_b, peer, 40002, fw, 121), 0);
 }
 
+TEST_F(TableTrafficTest, EntriesCreatedThroughCtnetlinkKeepTheirLabelsOnlyWithTheTableLoaded) {
+  // As state sync installs a peer's flow: without the table the kernel takes
+  // the create and silently drops the labels.
+  const IpAddress a = Ip("198.51.100.1");
+  const IpAddress b = Ip("198.51.100.2");
+  EXPECT_EQ(CreateLabelledEntry(lab_.ns_b, a, 41001, b, 120), std::optional<bool>(false));
+  ASSERT_TRUE(keeper_->Apply(plan_));
+  EXPECT_EQ(CreateLabelledEntry(lab_.ns_b, a, 41002, b, 120), std::optional<bool>(true));
+  EXPECT_EQ(CreateLabelledEntry(lab_.ns_b, Ip("2001:db8:5::1"), 41003, Ip("2001:db8:5::2"), 127),
+            std::optional<bool>(true));
+}
+
 }  // namespace
 }  // namespace hafw::firewall::nft

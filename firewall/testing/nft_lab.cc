@@ -280,40 +280,101 @@ bool SendUdp(const std::string& ns, const IpAddress& source, uint16_t sport,
   return ok;
 }
 
+namespace {
+
+// A UDP entry src:sport -> dst:9999 (with its reply tuple when `reply`).
+nf_conntrack* UdpEntry(const IpAddress& source, uint16_t sport, const IpAddress& destination,
+                       bool reply) {
+  nf_conntrack* ct = nfct_new();
+  const uint8_t family = source.IsV4() ? AF_INET : AF_INET6;
+  nfct_set_attr_u8(ct, ATTR_L3PROTO, family);
+  if (source.IsV4()) {
+    uint32_t s = 0;
+    uint32_t d = 0;
+    std::memcpy(&s, source.Bytes().data(), 4);
+    std::memcpy(&d, destination.Bytes().data(), 4);
+    nfct_set_attr_u32(ct, ATTR_IPV4_SRC, s);
+    nfct_set_attr_u32(ct, ATTR_IPV4_DST, d);
+    if (reply) {
+      nfct_set_attr_u32(ct, ATTR_REPL_IPV4_SRC, d);
+      nfct_set_attr_u32(ct, ATTR_REPL_IPV4_DST, s);
+    }
+  } else {
+    nfct_set_attr(ct, ATTR_IPV6_SRC, source.Bytes().data());
+    nfct_set_attr(ct, ATTR_IPV6_DST, destination.Bytes().data());
+    if (reply) {
+      nfct_set_attr(ct, ATTR_REPL_IPV6_SRC, destination.Bytes().data());
+      nfct_set_attr(ct, ATTR_REPL_IPV6_DST, source.Bytes().data());
+    }
+  }
+  nfct_set_attr_u8(ct, ATTR_L4PROTO, IPPROTO_UDP);
+  nfct_set_attr_u16(ct, ATTR_PORT_SRC, htons(sport));
+  nfct_set_attr_u16(ct, ATTR_PORT_DST, htons(9999));
+  if (reply) {
+    nfct_set_attr_u8(ct, ATTR_REPL_L3PROTO, family);
+    nfct_set_attr_u8(ct, ATTR_REPL_L4PROTO, IPPROTO_UDP);
+    nfct_set_attr_u16(ct, ATTR_REPL_PORT_SRC, htons(9999));
+    nfct_set_attr_u16(ct, ATTR_REPL_PORT_DST, htons(sport));
+    nfct_set_attr_u32(ct, ATTR_TIMEOUT, 60);
+  }
+  return ct;
+}
+
+// Label bit `bit` (and only it, through the mask) on `ct`; the entry owns them.
+void SetLabel(nf_conntrack* ct, int bit, bool with_mask) {
+  nfct_bitmask* labels = nfct_bitmask_new(127);
+  nfct_bitmask_set_bit(labels, static_cast<unsigned>(bit));
+  nfct_set_attr(ct, ATTR_CONNLABELS, labels);
+  if (with_mask) {
+    nfct_bitmask* mask = nfct_bitmask_new(127);
+    nfct_bitmask_set_bit(mask, static_cast<unsigned>(bit));
+    nfct_set_attr(ct, ATTR_CONNLABELS_MASK, mask);
+  }
+}
+
+int HasLabelCallback(nf_conntrack_msg_type /*type*/, nf_conntrack* ct, void* data) {
+  const auto* labels = static_cast<const nfct_bitmask*>(nfct_get_attr(ct, ATTR_CONNLABELS));
+  auto* out = static_cast<std::pair<int, bool>*>(data);
+  out->second = labels != nullptr && nfct_bitmask_test_bit(labels, out->first) != 0;
+  return NFCT_CB_STOP;
+}
+
+}  // namespace
+
 int SetConntrackLabel(const std::string& ns, const IpAddress& source, uint16_t sport,
                       const IpAddress& destination, int bit) {
   ScopedNetns in(ns);
   if (!in.Ok()) return EINVAL;
   nfct_handle* h = nfct_open(CONNTRACK, 0);
   if (h == nullptr) return errno;
-  nf_conntrack* ct = nfct_new();
-  if (source.IsV4()) {
-    uint32_t s = 0;
-    uint32_t d = 0;
-    std::memcpy(&s, source.Bytes().data(), 4);
-    std::memcpy(&d, destination.Bytes().data(), 4);
-    nfct_set_attr_u8(ct, ATTR_L3PROTO, AF_INET);
-    nfct_set_attr_u32(ct, ATTR_IPV4_SRC, s);
-    nfct_set_attr_u32(ct, ATTR_IPV4_DST, d);
-  } else {
-    nfct_set_attr_u8(ct, ATTR_L3PROTO, AF_INET6);
-    nfct_set_attr(ct, ATTR_IPV6_SRC, source.Bytes().data());
-    nfct_set_attr(ct, ATTR_IPV6_DST, destination.Bytes().data());
-  }
-  nfct_set_attr_u8(ct, ATTR_L4PROTO, IPPROTO_UDP);
-  nfct_set_attr_u16(ct, ATTR_PORT_SRC, htons(sport));
-  nfct_set_attr_u16(ct, ATTR_PORT_DST, htons(9999));
-  nfct_bitmask* labels = nfct_bitmask_new(127);
-  nfct_bitmask* mask = nfct_bitmask_new(127);
-  nfct_bitmask_set_bit(labels, static_cast<unsigned>(bit));
-  nfct_bitmask_set_bit(mask, static_cast<unsigned>(bit));
-  nfct_set_attr(ct, ATTR_CONNLABELS, labels);  // the entry frees them
-  nfct_set_attr(ct, ATTR_CONNLABELS_MASK, mask);
+  nf_conntrack* ct = UdpEntry(source, sport, destination, /*reply=*/false);
+  SetLabel(ct, bit, /*with_mask=*/true);
   const int rc = nfct_query(h, NFCT_Q_UPDATE, ct);
   const int err = rc == 0 ? 0 : errno;
   nfct_destroy(ct);
   nfct_close(h);
   return err;
+}
+
+std::optional<bool> CreateLabelledEntry(const std::string& ns, const IpAddress& source,
+                                        uint16_t sport, const IpAddress& destination, int bit) {
+  ScopedNetns in(ns);
+  if (!in.Ok()) return std::nullopt;
+  nfct_handle* h = nfct_open(CONNTRACK, 0);
+  if (h == nullptr) return std::nullopt;
+  nf_conntrack* ct = UdpEntry(source, sport, destination, /*reply=*/true);
+  SetLabel(ct, bit, /*with_mask=*/false);
+  std::optional<bool> result;
+  if (nfct_query(h, NFCT_Q_CREATE, ct) == 0) {
+    std::pair<int, bool> found{bit, false};
+    nfct_callback_register(h, NFCT_T_ALL, HasLabelCallback, &found);
+    nf_conntrack* key = UdpEntry(source, sport, destination, /*reply=*/false);
+    if (nfct_query(h, NFCT_Q_GET, key) == 0) result = found.second;
+    nfct_destroy(key);
+  }
+  nfct_destroy(ct);
+  nfct_close(h);
+  return result;
 }
 
 }  // namespace hafw::firewall::testing

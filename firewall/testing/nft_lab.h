@@ -103,4 +103,12 @@ bool SendUdp(const std::string& ns, const IpAddress& source, uint16_t sport,
 int SetConntrackLabel(const std::string& ns, const IpAddress& source, uint16_t sport,
                       const IpAddress& destination, int bit);
 
+// In `ns`, creates through ctnetlink (as state sync installs a peer's flow)
+// a UDP entry `source`:`sport` -> `destination`:9999 with label bit `bit`,
+// then reads it back: whether it carries the label; nullopt when the create
+// or the read failed. (The kernel accepts the labels silently when the entry
+// cannot hold them.)
+std::optional<bool> CreateLabelledEntry(const std::string& ns, const IpAddress& source,
+                                        uint16_t sport, const IpAddress& destination, int bit);
+
 }  // namespace hafw::firewall::testing
