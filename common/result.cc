@@ -1,5 +1,7 @@
 #include "common/result.h"
 
+#include <cstring>
+
 namespace hafw {
 
 std::string_view ErrorCodeName(ErrorCode code) {
@@ -22,6 +24,13 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "internal";
   }
   return "unknown";
+}
+
+Error SysError(std::string_view what, int err) {
+  std::string context(what);
+  context += ": ";
+  context += std::strerror(err);
+  return Error{ErrorCode::kIo, std::move(context), err};
 }
 
 std::string Error::ToString() const {

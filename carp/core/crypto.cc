@@ -1,10 +1,18 @@
 #include "carp/core/crypto.h"
 
+// SHA1_Init/Update/Final are deprecated in OpenSSL 3 in favour of EVP, but
+// EVP cannot resume a saved digest state without allocating (OpenSSL 3.0
+// mallocs a provider context in every EVP_MD_CTX_copy_ex and
+// EVP_DigestInit_ex), and Finish() runs for every received advertisement.
+// SHA_CTX is a plain struct: copying it is the allocation-free resume.
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include <algorithm>
 #include <cstdlib>
+#include <utility>
 
 namespace hafw::carp {
 namespace {
@@ -12,11 +20,6 @@ namespace {
 constexpr size_t kSha1BlockSize = 64;
 constexpr uint8_t kIpad = 0x36;
 constexpr uint8_t kOpad = 0x5c;
-
-struct MdCtxDeleter {
-  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
 
 // OpenSSL only fails here on allocation failure or a broken installation; there
 // is no sensible way to continue without HMAC, so this is a hard stop, not an
@@ -33,12 +36,6 @@ const EVP_MD* Sha1() {
     return fetched;
   }();
   return md;
-}
-
-MdCtxPtr NewCtx() {
-  MdCtxPtr ctx(EVP_MD_CTX_new());
-  if (!ctx) std::abort();
-  return ctx;
 }
 
 }  // namespace
@@ -64,8 +61,8 @@ bool ConstantTimeEqual(std::span<const uint8_t> a, std::span<const uint8_t> b) {
 
 // inner: SHA1 state after (K ^ ipad) || prefix; outer: after (K ^ opad).
 struct PrefixedHmacSha1::Impl {
-  MdCtxPtr inner;
-  MdCtxPtr outer;
+  SHA_CTX inner;
+  SHA_CTX outer;
 };
 
 PrefixedHmacSha1::PrefixedHmacSha1(std::span<const uint8_t> key, std::span<const uint8_t> prefix)
@@ -80,41 +77,47 @@ PrefixedHmacSha1::PrefixedHmacSha1(std::span<const uint8_t> key, std::span<const
   }
   std::array<uint8_t, kSha1BlockSize> pad{};
 
-  impl_->inner = NewCtx();
   std::transform(block.begin(), block.end(), pad.begin(),
                  [](uint8_t b) { return static_cast<uint8_t>(b ^ kIpad); });
-  Check(EVP_DigestInit_ex(impl_->inner.get(), Sha1(), nullptr));
-  Check(EVP_DigestUpdate(impl_->inner.get(), pad.data(), pad.size()));
-  if (!prefix.empty()) Check(EVP_DigestUpdate(impl_->inner.get(), prefix.data(), prefix.size()));
+  Check(SHA1_Init(&impl_->inner));
+  Check(SHA1_Update(&impl_->inner, pad.data(), pad.size()));
+  if (!prefix.empty()) Check(SHA1_Update(&impl_->inner, prefix.data(), prefix.size()));
 
-  impl_->outer = NewCtx();
   std::transform(block.begin(), block.end(), pad.begin(),
                  [](uint8_t b) { return static_cast<uint8_t>(b ^ kOpad); });
-  Check(EVP_DigestInit_ex(impl_->outer.get(), Sha1(), nullptr));
-  Check(EVP_DigestUpdate(impl_->outer.get(), pad.data(), pad.size()));
+  Check(SHA1_Init(&impl_->outer));
+  Check(SHA1_Update(&impl_->outer, pad.data(), pad.size()));
 
   // The key material should not linger on the stack.
   OPENSSL_cleanse(block.data(), block.size());
   OPENSSL_cleanse(pad.data(), pad.size());
 }
 
-PrefixedHmacSha1::~PrefixedHmacSha1() = default;
+PrefixedHmacSha1::~PrefixedHmacSha1() {
+  if (impl_) OPENSSL_cleanse(impl_.get(), sizeof(Impl));
+}
 PrefixedHmacSha1::PrefixedHmacSha1(PrefixedHmacSha1&&) noexcept = default;
-PrefixedHmacSha1& PrefixedHmacSha1::operator=(PrefixedHmacSha1&&) noexcept = default;
+PrefixedHmacSha1& PrefixedHmacSha1::operator=(PrefixedHmacSha1&& other) noexcept {
+  if (this != &other) {
+    if (impl_) OPENSSL_cleanse(impl_.get(), sizeof(Impl));
+    impl_ = std::move(other.impl_);
+  }
+  return *this;
+}
 
 Sha1Digest PrefixedHmacSha1::Finish(std::span<const uint8_t> suffix) const {
-  // Work on a copy so that Finish stays const and the precomputed state reusable.
-  MdCtxPtr ctx = NewCtx();
+  // Resume from copies (plain structs: no allocation), keeping the
+  // precomputed states reusable.
+  SHA_CTX ctx = impl_->inner;
   Sha1Digest inner_digest{};
-  unsigned int len = 0;
-  Check(EVP_MD_CTX_copy_ex(ctx.get(), impl_->inner.get()));
-  if (!suffix.empty()) Check(EVP_DigestUpdate(ctx.get(), suffix.data(), suffix.size()));
-  Check(EVP_DigestFinal_ex(ctx.get(), inner_digest.data(), &len));
+  if (!suffix.empty()) Check(SHA1_Update(&ctx, suffix.data(), suffix.size()));
+  Check(SHA1_Final(inner_digest.data(), &ctx));
 
   Sha1Digest out{};
-  Check(EVP_MD_CTX_copy_ex(ctx.get(), impl_->outer.get()));
-  Check(EVP_DigestUpdate(ctx.get(), inner_digest.data(), inner_digest.size()));
-  Check(EVP_DigestFinal_ex(ctx.get(), out.data(), &len));
+  ctx = impl_->outer;
+  Check(SHA1_Update(&ctx, inner_digest.data(), inner_digest.size()));
+  Check(SHA1_Final(out.data(), &ctx));
+  OPENSSL_cleanse(&ctx, sizeof(ctx));
   return out;
 }
 

@@ -21,7 +21,8 @@ bool ConstantTimeEqual(std::span<const uint8_t> a, std::span<const uint8_t> b);
 
 // HMAC-SHA1 whose key and message prefix are fixed: the inner hash over
 // ipad || prefix is computed once, and each Finish() adds a suffix (CARP: the
-// 8 counter bytes). Copyable state lives behind a pimpl to keep OpenSSL out.
+// 8 counter bytes). The state lives behind a pimpl to keep OpenSSL out;
+// Finish() resumes from copies of it and allocates nothing.
 class PrefixedHmacSha1 {
  public:
   PrefixedHmacSha1(std::span<const uint8_t> key, std::span<const uint8_t> prefix);

@@ -13,15 +13,15 @@
 
 #include "carp/core/carp_auth.h"
 #include "carp/core/codec.h"
-#include "carp/testing/pcap_reader.h"
+#include "testing/pcap_reader.h"
 
 namespace hafw::carp {
 namespace {
 
-using testing::ParseEthernetIpv4;
-using testing::ParsePcap;
-using testing::PcapFile;
-using testing::ReadPcapFile;
+using testkit::ParseEthernetIpv4;
+using testkit::ParsePcap;
+using testkit::PcapFile;
+using testkit::ReadPcapFile;
 
 // `tcpdump -r ucarp-failover.pcap 'ip proto 112' | wc -l` prints 9 (13 frames in
 // all; the other 4 are gratuitous ARPs).
@@ -52,7 +52,7 @@ std::vector<uint8_t> Bytes(std::string_view text) { return {text.begin(), text.e
 TEST(PcapCaptureTest, EveryAdvertisementHasValidChecksumAndHmac) {
   const PcapFile file = LoadCapture();
   ASSERT_FALSE(file.records.empty()) << "capture missing or empty: " << CapturePath();
-  EXPECT_EQ(file.link_type, testing::kLinkTypeEthernet);
+  EXPECT_EQ(file.link_type, testkit::kLinkTypeEthernet);
   EXPECT_EQ(file.records.size(), kExpectedFrames);
 
   const IpAddress vip = IpAddress::V4({192, 0, 2, 100});

@@ -6,7 +6,7 @@
 #include <deque>
 
 #include "carp/core/election.h"
-#include "carp/core/vhost_test_util.h"
+#include "carp/testing/vhost_test_util.h"
 
 namespace hafw::carp {
 namespace {

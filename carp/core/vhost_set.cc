@@ -55,9 +55,12 @@ Result<void> VhostSet::Add(const std::string& interface, const VhostConfig& conf
                      "vhid " + std::to_string(vhid) + " already exists on " + interface);
   }
   groups_.AddInterface(interface);
-  interface_drops_.try_emplace(interface);
+  DropCounters& drops = interface_drops_.try_emplace(interface).first->second;
   const bool link_up = link_up_.try_emplace(interface, true).first->second;
   auto [it, inserted] = engines_.try_emplace(std::move(key), config, cookie);
+  InterfaceEngines& index = by_interface_[interface];
+  index.drops = &drops;
+  index.vhids.emplace_back(vhid, &it->second);
   // A new engine is INIT, so these only set its view of the world.
   it->second.OnDemotionChange(TimePoint{}, groups_.EffectiveDemotion(interface));
   if (!link_up) it->second.OnLinkChange(TimePoint{}, false);
@@ -79,14 +82,27 @@ VhostActions VhostSet::Stop(TimePoint now) {
 VhostActions VhostSet::OnPacket(TimePoint now, std::string_view interface, const PacketInfo& info,
                                 std::span<const uint8_t> carp_bytes) {
   VhostActions out;
-  auto decoded = DecodeAdvertisement(carp_bytes);
-  if (!decoded) {
-    interface_drops_[std::string(interface)].Count(decoded.error());
+  const auto index = by_interface_.find(interface);
+  if (index == by_interface_.end()) {
+    // No vhid on this interface (the adapter opens sockets only where there
+    // are some): counted under a new key, off the normal path.
+    auto decoded = DecodeAdvertisement(carp_bytes);
+    interface_drops_[std::string(interface)].Count(decoded ? DropReason::kUnknownVhid
+                                                           : decoded.error());
     return out;
   }
-  auto it = engines_.find(std::make_pair(std::string(interface), decoded->vhid));
-  if (it == engines_.end()) {
-    interface_drops_[std::string(interface)].Count(DropReason::kUnknownVhid);
+  DropCounters& drops = *index->second.drops;
+  auto decoded = DecodeAdvertisement(carp_bytes);
+  if (!decoded) {
+    drops.Count(decoded.error());
+    return out;
+  }
+  VhostEngine* engine = nullptr;
+  for (const auto& [vhid, candidate] : index->second.vhids) {
+    if (vhid == decoded->vhid) engine = candidate;
+  }
+  if (engine == nullptr) {
+    drops.Count(DropReason::kUnknownVhid);
     return out;
   }
   ReceivedAdvertisement rx;
@@ -96,7 +112,7 @@ VhostActions VhostSet::OnPacket(TimePoint now, std::string_view interface, const
   rx.ttl = info.ttl;
   rx.from_local_address = info.from_local_address;
   rx.ad = *decoded;
-  Tag(it->first.first, it->first.second, it->second.OnAdvertisement(now, rx), out);
+  Tag(index->first, decoded->vhid, engine->OnAdvertisement(now, rx), out);
   return out;
 }
 
@@ -147,9 +163,17 @@ std::optional<TimePoint> VhostSet::NextDeadline() const {
   return next;
 }
 
+VhostEngine* VhostSet::FindEngine(std::string_view interface, uint8_t vhid) const {
+  const auto index = by_interface_.find(interface);
+  if (index == by_interface_.end()) return nullptr;
+  for (const auto& [v, engine] : index->second.vhids) {
+    if (v == vhid) return engine;
+  }
+  return nullptr;
+}
+
 const VhostEngine* VhostSet::Find(std::string_view interface, uint8_t vhid) const {
-  auto it = engines_.find(std::make_pair(std::string(interface), vhid));
-  return it == engines_.end() ? nullptr : &it->second;
+  return FindEngine(interface, vhid);
 }
 
 }  // namespace hafw::carp

@@ -75,10 +75,19 @@ class VhostSet {
   }
 
  private:
+  // What OnPacket needs per interface, found by string_view: the packet path
+  // builds no key and allocates nothing.
+  struct InterfaceEngines {
+    DropCounters* drops = nullptr;                        // in interface_drops_
+    std::vector<std::pair<uint8_t, VhostEngine*>> vhids;  // into engines_ (stable nodes)
+  };
+  VhostEngine* FindEngine(std::string_view interface, uint8_t vhid) const;
+
   DemotionGroups groups_;
   std::map<std::pair<std::string, uint8_t>, VhostEngine, std::less<>> engines_;
   std::map<std::string, DropCounters, std::less<>> interface_drops_;
   std::map<std::string, bool, std::less<>> link_up_;
+  std::map<std::string, InterfaceEngines, std::less<>> by_interface_;
 };
 
 }  // namespace hafw::carp

@@ -3,7 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "carp/core/vhost_test_util.h"
+#include "carp/testing/vhost_test_util.h"
 
 namespace hafw::carp {
 namespace {

@@ -10,43 +10,26 @@
 #include <string>
 #include <vector>
 
+#include "carp/io/rtnetlink_parse.h"
+
 namespace hafw::carp::io {
 namespace {
 
 int Family(const IpAddress& address) { return address.IsV4() ? AF_INET : AF_INET6; }
 
-struct AddrAttrs {
-  const nlattr* local = nullptr;
-  const nlattr* address = nullptr;
-  const nlattr* flags = nullptr;
-};
-
-int AddrAttrCallback(const nlattr* attr, void* data) {
-  auto* attrs = static_cast<AddrAttrs*>(data);
-  switch (mnl_attr_get_type(attr)) {
-    case IFA_LOCAL:
-      attrs->local = attr;
-      break;
-    case IFA_ADDRESS:
-      attrs->address = attr;
-      break;
-    case IFA_FLAGS:
-      if (mnl_attr_validate(attr, MNL_TYPE_U32) >= 0) attrs->flags = attr;
-      break;
-    default:
-      break;
-  }
-  return MNL_CB_OK;
-}
-
 }  // namespace
 
-bool InterfaceAddress::Tentative() const {
-  return (flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED)) != 0;
+nlmsghdr* PutAddressDump(char* buffer) {
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buffer);
+  nlh->nlmsg_type = RTM_GETADDR;
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  auto* req = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
+  req->ifa_family = AF_UNSPEC;
+  return nlh;
 }
 
 Result<AddressManager> AddressManager::Open() {
-  auto socket = NetlinkSocket::Open();
+  auto socket = netlink::NetlinkSocket::Open();
   if (!socket) return tl::unexpected(socket.error());
   return AddressManager(std::move(*socket));
 }
@@ -54,7 +37,7 @@ Result<AddressManager> AddressManager::Open() {
 Result<void> AddressManager::Change(uint16_t type, uint16_t flags, int ifindex,
                                     const IpPrefix& prefix) {
   if (ifindex <= 0) return MakeError(ErrorCode::kInvalidArgument, "address change: no ifindex");
-  std::vector<char> buffer(MNL_SOCKET_BUFFER_SIZE);
+  std::vector<char> buffer(netlink::kRequestBufferSize);
   nlmsghdr* nlh = mnl_nlmsg_put_header(buffer.data());
   nlh->nlmsg_type = type;
   nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
@@ -73,9 +56,9 @@ Result<void> AddressManager::Change(uint16_t type, uint16_t flags, int ifindex,
   }
   const std::string what = std::string(type == RTM_NEWADDR ? "add " : "remove ") +
                            prefix.ToString() + " on ifindex " + std::to_string(ifindex);
-  auto result = socket_.Transact(nlh, nullptr, what.c_str());
+  auto result = socket_.Transact(nlh, nullptr, what);
   if (!result) {
-    const int err = socket_.LastErrno();
+    const int err = result.error().sys_errno;
     if (type == RTM_NEWADDR && err == EEXIST) return {};
     if (type == RTM_DELADDR && err == EADDRNOTAVAIL) return {};
   }
@@ -91,33 +74,13 @@ Result<void> AddressManager::Remove(int ifindex, const IpPrefix& prefix) {
 }
 
 Result<std::vector<InterfaceAddress>> AddressManager::List(int ifindex) {
-  std::vector<char> buffer(MNL_SOCKET_BUFFER_SIZE);
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buffer.data());
-  nlh->nlmsg_type = RTM_GETADDR;
-  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  auto* req = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
-  req->ifa_family = AF_UNSPEC;
-
+  std::vector<char> buffer(netlink::kRequestBufferSize);
+  nlmsghdr* nlh = PutAddressDump(buffer.data());
   std::vector<InterfaceAddress> out;
   auto on_message = [&](const nlmsghdr& msg) {
     if (msg.nlmsg_type != RTM_NEWADDR) return;
-    if (msg.nlmsg_len < mnl_nlmsg_size(sizeof(ifaddrmsg))) return;
-    const auto* ifa = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(&msg));
-    if (ifindex != 0 && static_cast<int>(ifa->ifa_index) != ifindex) return;
-    AddrAttrs attrs;
-    if (mnl_attr_parse(&msg, sizeof(ifaddrmsg), AddrAttrCallback, &attrs) < 0) return;
-    // IFA_LOCAL is the interface's own address; IFA_ADDRESS is the peer on
-    // point-to-point links, and the only one IPv6 usually sends.
-    const nlattr* attr = attrs.local != nullptr ? attrs.local : attrs.address;
-    if (attr == nullptr) return;
-    auto address = IpAddress::FromBytes(std::span<const uint8_t>(
-        static_cast<const uint8_t*>(mnl_attr_get_payload(attr)), mnl_attr_get_payload_len(attr)));
-    if (!address) return;
-    InterfaceAddress entry;
-    entry.ifindex = static_cast<int>(ifa->ifa_index);
-    entry.prefix = IpPrefix{*address, ifa->ifa_prefixlen};
-    entry.flags = attrs.flags != nullptr ? mnl_attr_get_u32(attrs.flags) : ifa->ifa_flags;
-    out.push_back(entry);
+    auto entry = ParseAddress(msg);
+    if (entry && (ifindex == 0 || entry->ifindex == ifindex)) out.push_back(*entry);
   };
   auto result = socket_.Transact(nlh, on_message, "list addresses");
   if (!result) return tl::unexpected(result.error());

@@ -7,12 +7,12 @@
 #include <gtest/gtest.h>
 
 #include "carp/io/link_monitor.h"
-#include "carp/io/netns_lab.h"
+#include "testing/netns_lab.h"
 
 namespace hafw::carp::io {
 namespace {
 
-using testing::ScopedNetns;
+using testkit::ScopedNetns;
 
 IpPrefix P(const char* text) { return *IpPrefix::Parse(text); }
 
@@ -26,7 +26,7 @@ std::optional<InterfaceAddress> FindAddress(AddressManager& am, int ifindex, con
   return std::nullopt;
 }
 
-using AddressManagerTest = testing::NetnsLabTest;
+using AddressManagerTest = testkit::NetnsLabTest;
 
 TEST_F(AddressManagerTest, AddRemoveIdempotentV4AndV6) {
   ScopedNetns in(lab_.ns_a);

@@ -23,10 +23,6 @@ constexpr size_t kArpBody = 28;
 constexpr size_t kMinFrame = 60;  // Ethernet minimum without FCS; pad like a NIC would
 constexpr int kHopLimit = 255;    // RFC 4861 §7.1.2: receivers drop NAs with less
 
-Error SysError(const std::string& what) {
-  return Error{ErrorCode::kIo, what + ": " + std::strerror(errno)};
-}
-
 void Put16(uint8_t* p, uint16_t v) {
   p[0] = static_cast<uint8_t>(v >> 8);
   p[1] = static_cast<uint8_t>(v);
@@ -49,7 +45,7 @@ Result<Announcer> Announcer::Open() {
   if (packet_fd < 0) return tl::unexpected(SysError("AF_PACKET socket"));
   int icmp6_fd = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMPV6);
   if (icmp6_fd < 0) {
-    Error error = SysError("ICMPv6 socket");
+    Error error = SysError("ICMPv6 socket");  // before close() can change errno
     close(packet_fd);
     return tl::unexpected(std::move(error));
   }
@@ -125,9 +121,10 @@ Result<void> Announcer::GratuitousArp(int ifindex, const MacAddress& mac, const 
                reinterpret_cast<sockaddr*>(&to), sizeof(to));
   } while (n < 0 && errno == EINTR);
   if (n < 0) {
+    const int err = errno;
     ++counters_.errors;
-    return tl::unexpected(SysError("gratuitous ARP for " + vip.ToString() + " on ifindex " +
-                                   std::to_string(ifindex)));
+    return SysFailure(
+        "gratuitous ARP for " + vip.ToString() + " on ifindex " + std::to_string(ifindex), err);
   }
   ++counters_.arps_sent;
   return {};
@@ -189,8 +186,9 @@ Result<void> Announcer::UnsolicitedNa(const std::string& ifname, int ifindex, co
     } while (n < 0 && errno == EINTR);
   }
   if (n < 0) {
+    const int err = errno;
     ++counters_.errors;
-    return tl::unexpected(SysError("unsolicited NA for " + vip.ToString() + " on " + ifname));
+    return SysFailure("unsolicited NA for " + vip.ToString() + " on " + ifname, err);
   }
   ++counters_.nas_sent;
   return {};

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 
+#include "carp/io/adapters.h"
 #include "carp/io/mac_address.h"
 #include "common/ip_address.h"
 #include "common/result.h"
@@ -21,13 +22,13 @@ struct AnnouncerCounters {
   uint64_t errors = 0;
 };
 
-class Announcer {
+class Announcer final : public VipAnnouncer {
  public:
   // Opens both sockets in the calling thread's network namespace.
   static Result<Announcer> Open();
   Announcer(Announcer&&) noexcept;
   Announcer& operator=(Announcer&&) noexcept;
-  ~Announcer();
+  ~Announcer() override;
 
   // `mac` is the sender hardware address: the interface MAC, or the virtual
   // MAC when the vhid uses one.
@@ -37,7 +38,7 @@ class Announcer {
                              const IpAddress& vip);
   // Dispatches on the VIP's family.
   Result<void> Announce(const std::string& ifname, int ifindex, const MacAddress& mac,
-                        const IpAddress& vip);
+                        const IpAddress& vip) override;
 
   const AnnouncerCounters& Counters() const { return counters_; }
 

@@ -9,13 +9,13 @@
 
 #include "carp/io/address_manager.h"
 #include "carp/io/link_monitor.h"
-#include "carp/io/netns_lab.h"
+#include "testing/netns_lab.h"
 
 namespace hafw::carp::io {
 namespace {
 
-using testing::FrameCapture;
-using testing::ScopedNetns;
+using testkit::FrameCapture;
+using testkit::ScopedNetns;
 
 IpAddress A(const char* text) { return *IpAddress::Parse(text); }
 
@@ -38,7 +38,7 @@ bool IsNaFor(const std::vector<uint8_t>& f, const IpAddress& vip) {
          f[54] == 136 && std::memcmp(f.data() + 54 + 8, vip.Bytes().data(), 16) == 0;
 }
 
-using AnnouncerTest = testing::NetnsLabTest;
+using AnnouncerTest = testkit::NetnsLabTest;
 
 TEST_F(AnnouncerTest, GratuitousArpWithInterfaceAndVirtualMac) {
   FrameCapture capture(lab_.ns_b, lab_.if_b);

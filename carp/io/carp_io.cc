@@ -7,25 +7,28 @@
 #include <utility>
 #include <variant>
 
-#include <boost/system/error_code.hpp>
-
 #include "carp/core/demotion_groups.h"
 
 namespace hafw::carp::io {
-namespace {
 
-constexpr Duration kAddressCacheAge = Seconds(1);
-
-std::string VhostName(std::string_view interface, uint8_t vhid) {
+std::string CarpIo::VhostName(std::string_view interface, uint8_t vhid) {
   return std::string(interface) + " vhid " + std::to_string(vhid);
 }
-
-}  // namespace
 
 Result<std::unique_ptr<CarpIo>> CarpIo::Create(boost::asio::io_context& io, const Clock& clock,
                                                std::unique_ptr<carp::VhostSet> vhosts,
                                                std::vector<VhostIo> vhost_io,
                                                CarpIoCallbacks callbacks) {
+  return Create(clock, std::move(vhosts), std::move(vhost_io), std::move(callbacks),
+                LinuxAdapters(io));
+}
+
+Result<std::unique_ptr<CarpIo>> CarpIo::Create(const Clock& clock,
+                                               std::unique_ptr<carp::VhostSet> vhosts,
+                                               std::vector<VhostIo> vhost_io,
+                                               CarpIoCallbacks callbacks,
+                                               std::unique_ptr<CarpIoAdapters> adapters) {
+  if (!adapters) return MakeError(ErrorCode::kInvalidArgument, "carp io: no adapters");
   if (!vhosts) return MakeError(ErrorCode::kInvalidArgument, "carp io: no vhost set");
   // Every engine needs its VIP prefixes, with exactly the engine's addresses:
   // the HMAC covers them, so a mismatch here would be a silent split brain.
@@ -55,18 +58,24 @@ Result<std::unique_ptr<CarpIo>> CarpIo::Create(boost::asio::io_context& io, cons
                        "carp io: " + VhostName(v.interface, v.vhid) + " is not in the vhost set");
     }
   }
-  return std::unique_ptr<CarpIo>(
-      new CarpIo(io, clock, std::move(vhosts), std::move(vhost_io), std::move(callbacks)));
+  return std::unique_ptr<CarpIo>(new CarpIo(clock, std::move(vhosts), std::move(vhost_io),
+                                            std::move(callbacks), std::move(adapters)));
 }
 
-CarpIo::CarpIo(boost::asio::io_context& io, const Clock& clock,
-               std::unique_ptr<carp::VhostSet> vhosts, std::vector<VhostIo> vhost_io,
-               CarpIoCallbacks callbacks)
-    : io_(io),
-      clock_(clock),
+CarpIo::CarpIo(const Clock& clock, std::unique_ptr<carp::VhostSet> vhosts,
+               std::vector<VhostIo> vhost_io, CarpIoCallbacks callbacks,
+               std::unique_ptr<CarpIoAdapters> adapters)
+    : clock_(clock),
       vhosts_(std::move(vhosts)),
       callbacks_(std::move(callbacks)),
-      timer_(io) {
+      adapters_(std::move(adapters)),
+      timer_(adapters_->MakeTimer(clock)),
+      send_errors_(vhosts_->Engines().size()) {
+  timer_->SetCallback([this] {
+    armed_deadline_.reset();
+    if (stopped_) return;
+    Execute(vhosts_->OnTimer(clock_.Now()));
+  });
   for (VhostIo& v : vhost_io) {
     Parent& parent = parents_[v.interface];
     parent.name = v.interface;
@@ -101,16 +110,17 @@ Result<void> CarpIo::Start() {
 }
 
 Result<void> CarpIo::StartImpl() {
-  auto links =
-      LinkMonitor::Create(io_, [this](const LinkInfo& link, bool up) { OnLink(link, up); });
+  auto links = adapters_->OpenMonitor(
+      [this](const LinkInfo& link, bool up) { OnLink(link, up); },
+      [this](const InterfaceAddress& address, bool present) { OnAddress(address, present); });
   if (!links) return tl::unexpected(links.error());
   links_ = std::move(*links);
-  auto addresses = AddressManager::Open();
+  auto addresses = adapters_->OpenAddresses();
   if (!addresses) return tl::unexpected(addresses.error());
-  addresses_.emplace(std::move(*addresses));
-  auto announcer = Announcer::Open();
+  addresses_ = std::move(*addresses);
+  auto announcer = adapters_->OpenAnnouncer();
   if (!announcer) return tl::unexpected(announcer.error());
-  announcer_.emplace(std::move(*announcer));
+  announcer_ = std::move(*announcer);
 
   for (auto& [name, parent] : parents_) {
     auto link = links_->Find(name);
@@ -135,9 +145,9 @@ Result<void> CarpIo::StartImpl() {
   for (auto& [name, parent] : parents_) {
     if (!parent.has_vmac) continue;
     if (!vmac_links_) {
-      auto vmac_links = VmacLinks::Open();
+      auto vmac_links = adapters_->OpenVmacs();
       if (!vmac_links) return tl::unexpected(vmac_links.error());
-      vmac_links_.emplace(std::move(*vmac_links));
+      vmac_links_ = std::move(*vmac_links);
     }
     auto prepared = PrepareParentForVmac(parent);
     if (!prepared) return prepared;
@@ -151,7 +161,8 @@ Result<void> CarpIo::StartImpl() {
     auto opened = OpenSockets(parent);
     if (!opened) return opened;
   }
-  RefreshAddresses(/*force=*/true);
+  // The monitor dumped the addresses when it opened; events keep them current.
+  RecomputeAddresses();
   started_ = true;
   const TimePoint now = clock_.Now();
   for (auto& [name, parent] : parents_) {
@@ -161,117 +172,14 @@ Result<void> CarpIo::StartImpl() {
   return {};
 }
 
-Result<void> CarpIo::OpenSockets(Parent& parent) {
-  const std::string name = parent.name;
-  auto receive = [this, name](const carp::PacketInfo& info, std::span<const uint8_t> bytes) {
-    OnPacket(name, info, bytes);
-  };
-  auto is_local = [this](const IpAddress& a) { return IsLocal(a); };
-  parent.v4.reset();
-  parent.v6.reset();
-  if (parent.wants_v4) {
-    auto sock = CarpSocket::Open(io_, IpFamily::kV4, name, parent.ifindex, receive, is_local);
-    if (!sock) return tl::unexpected(sock.error());
-    parent.v4 = std::move(*sock);
-  }
-  if (parent.wants_v6) {
-    auto sock = CarpSocket::Open(io_, IpFamily::kV6, name, parent.ifindex, receive, is_local);
-    if (!sock) return tl::unexpected(sock.error());
-    parent.v6 = std::move(*sock);
-  }
-  return {};
-}
-
-Result<void> CarpIo::PrepareParentForVmac(Parent& parent) {
-  auto current = vmac_links_->GetArpSettings(parent.ifindex);
-  if (!current) return tl::unexpected(current.error());
-  const ArpSettings wanted = ParentArpSettings(*current);
-  parent.saved_arp.reset();
-  if (wanted == *current) return {};
-  auto set = vmac_links_->SetArpSettings(parent.ifindex, wanted);
-  if (!set) return set;
-  parent.saved_arp = *current;
-  return {};
-}
-
-Result<void> CarpIo::CreateVmac(Parent& parent, Vhid& vhid) {
-  vhid.send_v4.reset();
-  vhid.send_v6.reset();
-  vhid.vmac_ifindex = 0;
-  vhid.vmac_name = VmacInterfaceName(parent.name, parent.ifindex, vhid.io.vhid);
-  auto created = vmac_links_->Create(vhid.vmac_name, parent.ifindex, VirtualMac(vhid.io.vhid));
-  if (!created) {
-    return MakeError(
-        created.error().code,
-        "carp io: " + VhostName(vhid.io.interface, vhid.io.vhid) + ": " + created.error().context);
-  }
-  vhid.vmac_ifindex = created->ifindex;
-  if (created->replaced_leftover) ++counters_.leftover_vmacs_replaced;
-  if (vhid.has_v4) {
-    auto sock = CarpSocket::OpenSendOnly(io_, IpFamily::kV4, vhid.vmac_name, vhid.vmac_ifindex);
-    if (!sock) return tl::unexpected(sock.error());
-    vhid.send_v4 = std::move(*sock);
-  }
-  if (vhid.has_v6) {
-    auto sock = CarpSocket::OpenSendOnly(io_, IpFamily::kV6, vhid.vmac_name, vhid.vmac_ifindex);
-    if (!sock) return tl::unexpected(sock.error());
-    vhid.send_v6 = std::move(*sock);
-  }
-  return {};
-}
-
-void CarpIo::RestoreVmac(Parent& parent, Vhid& vhid) {
-  auto created = CreateVmac(parent, vhid);
-  if (!created) {
-    ReportError(created.error());
-    return;
-  }
-  ++counters_.vmacs_restored;
-  const auto* engine = vhosts_->Find(vhid.io.interface, vhid.io.vhid);
-  if (engine == nullptr || engine->State() != carp::VhostState::kMaster) return;
-  auto installed = ChangeVips(parent, vhid, /*install=*/true);
-  if (!installed) {
-    ++counters_.vip_errors;
-    ReportError(installed.error());
-    return;
-  }
-  for (const IpPrefix& p : vhid.io.vips) {
-    auto r = announcer_->Announce(vhid.vmac_name, vhid.vmac_ifindex, VirtualMac(vhid.io.vhid),
-                                  p.address);
-    if (!r) {
-      ++counters_.announce_errors;
-      ReportError(r.error());
-    }
-  }
-}
-
-void CarpIo::ReleaseVmacs() {
-  if (!vmac_links_) return;
-  for (Vhid& vhid : vhids_) {
-    if (vhid.send_v4) vhid.send_v4->Close();
-    if (vhid.send_v6) vhid.send_v6->Close();
-    if (vhid.vmac_ifindex == 0) continue;
-    auto deleted = vmac_links_->Delete(vhid.vmac_ifindex);
-    if (!deleted) ReportError(deleted.error());
-    vhid.vmac_ifindex = 0;
-  }
-  for (auto& [name, parent] : parents_) {
-    if (!parent.saved_arp) continue;
-    auto restored = vmac_links_->SetArpSettings(parent.ifindex, *parent.saved_arp);
-    // The parent may be gone; then there is nothing to restore.
-    if (!restored && QueryLink(name).has_value()) ReportError(restored.error());
-    parent.saved_arp.reset();
-  }
-}
-
 void CarpIo::Shutdown() {
   if (!started_ || stopped_) return;
   // The bow-out and the VIP removal are executed here, synchronously: sends are
   // plain sendmsg calls and address changes synchronous netlink requests.
   Execute(vhosts_->Stop(clock_.Now()));
   stopped_ = true;
-  boost::system::error_code ignored;
-  timer_.cancel();
+  timer_->Cancel();
+  armed_deadline_.reset();
   if (links_) links_->Stop();
   for (auto& [name, parent] : parents_) {
     if (parent.v4) parent.v4->Close();
@@ -331,21 +239,7 @@ Result<void> CarpIo::Perform(const carp::VhostAction& action) {
                              std::is_same_v<T, carp::RemoveVips>) {
           return ChangeVips(*parent, *vhid, std::is_same_v<T, carp::InstallVips>);
         } else {  // AnnounceVips
-          const bool vmac = vhid->io.vmac;
-          if (vmac && vhid->vmac_ifindex == 0) {
-            return MakeError(ErrorCode::kUnavailable, "carp io: " + vhid->io.interface + " vhid " +
-                                                          std::to_string(vhid->io.vhid) +
-                                                          ": no macvlan to announce from");
-          }
-          const std::string& ifname = vmac ? vhid->vmac_name : parent->name;
-          const int ifindex = vmac ? vhid->vmac_ifindex : parent->ifindex;
-          const MacAddress mac = vmac ? VirtualMac(vhid->io.vhid) : parent->mac;
-          Result<void> first;
-          for (const IpPrefix& p : vhid->io.vips) {
-            auto r = announcer_->Announce(ifname, ifindex, mac, p.address);
-            if (!r && first) first = r;
-          }
-          return first;
+          return AnnounceVips(*parent, *vhid);
         }
       },
       action.action);
@@ -378,12 +272,30 @@ Result<void> CarpIo::ChangeVips(Parent& parent, Vhid& vhid, bool install) {
     auto down = vmac_links_->SetUp(ifindex, false);
     if (!down && first) first = down;
   }
-  RefreshAddresses(/*force=*/true);
+  // The local-address cache follows from the kernel's address events.
+  return first;
+}
+
+Result<void> CarpIo::AnnounceVips(Parent& parent, Vhid& vhid) {
+  const bool vmac = vhid.io.vmac;
+  if (vmac && vhid.vmac_ifindex == 0) {
+    return MakeError(
+        ErrorCode::kUnavailable,
+        "carp io: " + VhostName(vhid.io.interface, vhid.io.vhid) + ": no macvlan to announce from");
+  }
+  const std::string& ifname = vmac ? vhid.vmac_name : parent.name;
+  const int ifindex = vmac ? vhid.vmac_ifindex : parent.ifindex;
+  const MacAddress mac = vmac ? VirtualMac(vhid.io.vhid) : parent.mac;
+  Result<void> first;  // every VIP is tried
+  for (const IpPrefix& p : vhid.io.vips) {
+    auto r = announcer_->Announce(ifname, ifindex, mac, p.address);
+    if (!r && first) first = r;
+  }
   return first;
 }
 
 Result<void> CarpIo::DoSend(Parent& parent, Vhid& vhid, const carp::SendAdvertisement& send) {
-  CarpSocket* sock = send.family == IpFamily::kV4 ? parent.v4.get() : parent.v6.get();
+  CarpTransport* sock = send.family == IpFamily::kV4 ? parent.v4.get() : parent.v6.get();
   // Through the macvlan, so the frame carries the virtual MAC; IPv6 unicast
   // stays on the parent (no link-local on the macvlan to resolve the peer).
   if (vhid.io.vmac && !(send.family == IpFamily::kV6 && send.unicast_destination)) {
@@ -399,7 +311,6 @@ Result<void> CarpIo::DoSend(Parent& parent, Vhid& vhid, const carp::SendAdvertis
         ErrorCode::kUnavailable,
         "carp io: no " + std::string(IpFamilyName(send.family)) + " socket on " + parent.name);
   }
-  RefreshAddresses(/*force=*/false);
   const auto& source = send.family == IpFamily::kV4 ? parent.source_v4 : parent.source_v6;
   if (!source) {
     return MakeError(ErrorCode::kUnavailable,
@@ -414,123 +325,26 @@ Result<void> CarpIo::DoSend(Parent& parent, Vhid& vhid, const carp::SendAdvertis
 }
 
 void CarpIo::CountSend(bool ok) {
-  // OpenBSD's rule: 3 x (number of vhids) consecutive failures demote group
-  // "all" once; as many consecutive successes undo it.
-  const uint64_t threshold = 3 * std::max<uint64_t>(1, vhosts_->Engines().size());
-  if (!ok) {
-    ++counters_.consecutive_send_errors;
-    send_successes_while_demoted_ = 0;
-    if (!counters_.send_errors_demoted && counters_.consecutive_send_errors >= threshold) {
-      counters_.send_errors_demoted = true;
-      Execute(vhosts_->AdjustDemotion(clock_.Now(), carp::kAllGroup, carp::kReasonSendErrors, +1));
-    }
-    return;
-  }
-  if (!counters_.send_errors_demoted) {
-    counters_.consecutive_send_errors = 0;
-    return;
-  }
-  if (++send_successes_while_demoted_ >= threshold) {
-    counters_.send_errors_demoted = false;
-    counters_.consecutive_send_errors = 0;
-    send_successes_while_demoted_ = 0;
-    Execute(vhosts_->AdjustDemotion(clock_.Now(), carp::kAllGroup, carp::kReasonSendErrors, -1));
-  }
-}
-
-void CarpIo::OnLink(const LinkInfo& link, bool up) {
-  if (stopped_ || !started_) return;
-  // One of our macvlans deleted (its parent went, or someone ran ip link del):
-  // re-create it if the parent is still there (else when the parent returns).
-  if (!up && !links_->Find(link.ifindex)) {
-    for (Vhid& vhid : vhids_) {
-      if (vhid.vmac_ifindex == 0 || vhid.vmac_ifindex != link.ifindex) continue;
-      vhid.vmac_ifindex = 0;
-      Parent* owner = FindParent(vhid.io.interface);
-      if (owner != nullptr && links_->Find(owner->ifindex)) RestoreVmac(*owner, vhid);
-    }
-  }
-  Parent* parent = FindParent(link.name);
-  if (parent == nullptr) return;
-  ++counters_.link_events;
-  if (up && link.ifindex != parent->ifindex) {
-    // The interface was re-created: sockets bound to the old one are dead,
-    // and its macvlans went with it.
-    parent->ifindex = link.ifindex;
-    auto reopened = OpenSockets(*parent);
-    if (!reopened) ReportError(reopened.error());
-    if (parent->has_vmac) {
-      auto prepared = PrepareParentForVmac(*parent);
-      if (!prepared) ReportError(prepared.error());
-      for (Vhid& vhid : vhids_) {
-        if (vhid.io.vmac && vhid.io.interface == parent->name) RestoreVmac(*parent, vhid);
-      }
-    }
-    RefreshAddresses(/*force=*/true);
-  }
-  if (up) parent->mac = link.mac;
-  if (parent->up == up) return;
-  parent->up = up;
-  Execute(vhosts_->OnLinkChange(clock_.Now(), parent->name, up));
-}
-
-void CarpIo::OnPacket(const std::string& ifname, const carp::PacketInfo& info,
-                      std::span<const uint8_t> bytes) {
-  if (stopped_ || !started_) return;
-  Execute(vhosts_->OnPacket(clock_.Now(), ifname, info, bytes));
-}
-
-bool CarpIo::IsLocal(const IpAddress& address) {
-  RefreshAddresses(/*force=*/false);
-  return local_addresses_.contains(address);
-}
-
-void CarpIo::RefreshAddresses(bool force) {
-  if (!addresses_) return;
-  const TimePoint now = clock_.Now();
-  if (!force && addresses_read_at_ && now - *addresses_read_at_ < kAddressCacheAge &&
-      now >= *addresses_read_at_) {
-    return;
-  }
-  auto list = addresses_->List(0);
-  if (!list) {
-    ReportError(list.error());
-    return;
-  }
-  addresses_read_at_ = now;
-  local_addresses_.clear();
-  for (auto& [name, parent] : parents_) {
-    parent.source_v4.reset();
-    parent.source_v6.reset();
-  }
-  for (const InterfaceAddress& entry : *list) {
-    const IpAddress& a = entry.prefix.address;
-    local_addresses_.insert(a);
-    if (entry.Tentative()) continue;
-    for (auto& [name, parent] : parents_) {
-      if (parent.ifindex != entry.ifindex) continue;
-      if (std::find(parent.vips.begin(), parent.vips.end(), a) != parent.vips.end()) continue;
-      // The kernel lists primaries first: the first real address is the source.
-      if (a.IsV4() && !parent.source_v4) parent.source_v4 = a;
-      if (a.IsV6() && a.IsLinkLocal() && !parent.source_v6) parent.source_v6 = a;
-    }
+  const int delta = send_errors_.OnSend(clock_.Now(), ok);
+  counters_.consecutive_send_errors = send_errors_.ConsecutiveErrors();
+  counters_.send_errors_demoted = send_errors_.Demoted();
+  if (delta != 0) {
+    // Queued behind the current actions (Execute is draining).
+    Execute(vhosts_->AdjustDemotion(clock_.Now(), carp::kAllGroup, carp::kReasonSendErrors, delta));
   }
 }
 
 void CarpIo::ArmTimer() {
   if (stopped_ || !started_) return;
   const auto deadline = vhosts_->NextDeadline();
-  if (!deadline) {
-    timer_.cancel();
-    return;
+  // Most packets leave the next deadline alone: no re-arm then.
+  if (deadline == armed_deadline_) return;
+  armed_deadline_ = deadline;
+  if (deadline) {
+    timer_->Arm(*deadline);
+  } else {
+    timer_->Cancel();
   }
-  const Duration delay = std::max(Duration::zero(), *deadline - clock_.Now());
-  timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(delay));
-  std::weak_ptr<int> alive = alive_;
-  timer_.async_wait([this, alive](const boost::system::error_code& error) {
-    if (alive.expired() || error || stopped_) return;
-    Execute(vhosts_->OnTimer(clock_.Now()));
-  });
 }
 
 void CarpIo::ReportError(const Error& error) {
@@ -555,6 +369,8 @@ std::string CarpIo::VmacInterface(std::string_view interface, uint8_t vhid) cons
   }
   return "";
 }
+
+uint64_t CarpIo::AddressDumps() const { return links_ ? links_->AddressDumps() : 0; }
 
 std::vector<SocketStatus> CarpIo::Sockets() const {
   std::vector<SocketStatus> out;

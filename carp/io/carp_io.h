@@ -14,10 +14,14 @@
 //       Demotion sources that live outside carp (sync, admin, maintenance) go
 //       through CarpIo::AdjustDemotion / SetDemotion so the resulting actions run.
 //       All methods must be called on the io_context's thread (or while it is
-//       not running).
+//       not running). CarpIo::Create(clock, set, vhosts, callbacks, adapters)
+//       runs the same logic on other adapters (carp/testing's fakes).
+//   CarpIoAdapters (adapters.h)       the interfaces below, LinuxAdapters(io).
 //   CarpSocket (carp_socket.h)        raw protocol-112 socket, one family, one parent.
 //   AddressManager (address_manager.h) rtnetlink add/remove/list addresses.
-//   LinkMonitor, QueryLink (link_monitor.h) rtnetlink link state, ifindex, MAC.
+//   LinkMonitor, QueryLink (link_monitor.h) links and addresses from rtnetlink
+//                                     events; the address cache behind the
+//                                     own-source check (no dump per packet).
 //   Announcer (announcer.h)           gratuitous ARP and unsolicited NA.
 //   VmacLinks (vmac.h)                the macvlan of a vhid with a virtual MAC.
 //
@@ -45,9 +49,12 @@
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 
+#include "carp/core/send_error_policy.h"
 #include "carp/core/vhost_set.h"
+#include "carp/io/adapters.h"
+#include "carp/io/io_types.h"
+// Not needed here any more, but callers got them through this header.
 #include "carp/io/address_manager.h"
 #include "carp/io/announcer.h"
 #include "carp/io/carp_socket.h"
@@ -72,7 +79,8 @@ struct CarpIoCallbacks {
   // Every executed action with its outcome (logs, hooks, status).
   std::function<void(const carp::VhostAction& action, const Result<void>& outcome)> on_action;
   // Problems that are not the outcome of an action (a socket that could not be
-  // reopened after its interface came back, a failed address refresh).
+  // reopened after its interface came back, a macvlan that could not be
+  // restored).
   std::function<void(const Error& error)> on_error;
 };
 
@@ -87,6 +95,7 @@ struct CarpIoCounters {
   uint64_t link_events = 0;
   uint64_t leftover_vmacs_replaced = 0;  // macvlans of a crashed run, created anew
   uint64_t vmacs_restored = 0;           // macvlans re-created after they vanished
+  uint64_t address_events = 0;           // address changes applied to the local-address cache
 };
 
 // Socket-level drops and traffic of one parent interface and family.
@@ -98,10 +107,17 @@ struct SocketStatus {
 
 class CarpIo {
  public:
+  // On the real kernel: LinuxAdapters(io).
   static Result<std::unique_ptr<CarpIo>> Create(boost::asio::io_context& io, const Clock& clock,
                                                 std::unique_ptr<carp::VhostSet> vhosts,
                                                 std::vector<VhostIo> vhost_io,
                                                 CarpIoCallbacks callbacks);
+  // On any adapters (fakes in unit tests).
+  static Result<std::unique_ptr<CarpIo>> Create(const Clock& clock,
+                                                std::unique_ptr<carp::VhostSet> vhosts,
+                                                std::vector<VhostIo> vhost_io,
+                                                CarpIoCallbacks callbacks,
+                                                std::unique_ptr<CarpIoAdapters> adapters);
   ~CarpIo();  // Shutdown() if still running
   CarpIo(const CarpIo&) = delete;
   CarpIo& operator=(const CarpIo&) = delete;
@@ -123,6 +139,10 @@ class CarpIo {
   bool Running() const { return started_ && !stopped_; }
   // The macvlan of a vhid with a virtual MAC ("" without one).
   std::string VmacInterface(std::string_view interface, uint8_t vhid) const;
+  // RTM_GETADDR dumps so far: one at Start, then only after event overruns.
+  uint64_t AddressDumps() const;
+  // Whether an address is one of this node's, as the own-source check sees it.
+  bool IsLocal(const IpAddress& address) const { return local_addresses_.contains(address); }
 
  private:
   struct Parent {
@@ -133,8 +153,8 @@ class CarpIo {
     bool wants_v4 = false;
     bool wants_v6 = false;
     std::vector<IpAddress> vips;  // every VIP of every vhid here: never a source
-    std::unique_ptr<CarpSocket> v4;
-    std::unique_ptr<CarpSocket> v6;
+    std::unique_ptr<CarpTransport> v4;
+    std::unique_ptr<CarpTransport> v6;
     std::optional<IpAddress> source_v4;
     std::optional<IpAddress> source_v6;
     bool has_vmac = false;
@@ -145,21 +165,25 @@ class CarpIo {
     VhostIo io;
     bool has_v4 = false;
     bool has_v6 = false;
-    std::string vmac_name;                // set at Start
-    int vmac_ifindex = 0;                 // 0: not created, or gone
-    std::unique_ptr<CarpSocket> send_v4;  // through the macvlan
-    std::unique_ptr<CarpSocket> send_v6;
+    std::string vmac_name;                   // set at Start
+    int vmac_ifindex = 0;                    // 0: not created, or gone
+    std::unique_ptr<CarpTransport> send_v4;  // through the macvlan
+    std::unique_ptr<CarpTransport> send_v6;
   };
 
-  CarpIo(boost::asio::io_context& io, const Clock& clock, std::unique_ptr<carp::VhostSet> vhosts,
-         std::vector<VhostIo> vhost_io, CarpIoCallbacks callbacks);
+  CarpIo(const Clock& clock, std::unique_ptr<carp::VhostSet> vhosts, std::vector<VhostIo> vhost_io,
+         CarpIoCallbacks callbacks, std::unique_ptr<CarpIoAdapters> adapters);
 
   Result<void> StartImpl();
   void Execute(carp::VhostActions actions);
   Result<void> Perform(const carp::VhostAction& action);
   Result<void> DoSend(Parent& parent, Vhid& vhid, const carp::SendAdvertisement& send);
+  void CountSend(bool ok);
   Result<void> ChangeVips(Parent& parent, Vhid& vhid, bool install);
-  // Parent ARP settings, then the vhid's macvlan and its send sockets.
+  // Gratuitous ARP / NA for every VIP of the vhid (from its macvlan with one).
+  Result<void> AnnounceVips(Parent& parent, Vhid& vhid);
+
+  // carp_io_vmac.cc: parent ARP settings, then the vhid's macvlan and its send sockets.
   Result<void> PrepareParentForVmac(Parent& parent);
   Result<void> CreateVmac(Parent& parent, Vhid& vhid);
   // Re-creates a macvlan that vanished (with its parent, or by hand); a MASTER
@@ -167,42 +191,45 @@ class CarpIo {
   void RestoreVmac(Parent& parent, Vhid& vhid);
   // Deletes every macvlan and restores the parents' ARP settings.
   void ReleaseVmacs();
-  void CountSend(bool ok);
+
+  // carp_io_network.cc: sockets, link and address events, the address cache.
   Result<void> OpenSockets(Parent& parent);
   void OnLink(const LinkInfo& link, bool up);
+  void OnAddress(const InterfaceAddress& address, bool present);
   void OnPacket(const std::string& ifname, const carp::PacketInfo& info,
                 std::span<const uint8_t> bytes);
-  bool IsLocal(const IpAddress& address);
-  // Re-reads every address of the namespace (at most once a second unless forced).
-  void RefreshAddresses(bool force);
+  // Rebuilds the local-address set and the parents' sources from the monitor.
+  void RecomputeAddresses();
+
   void ArmTimer();
   void ReportError(const Error& error);
+  // "eth0 vhid 3", for messages.
+  static std::string VhostName(std::string_view interface, uint8_t vhid);
   Parent* FindParent(std::string_view name);
   Vhid* FindVhid(std::string_view interface, uint8_t vhid);
 
-  boost::asio::io_context& io_;
   const Clock& clock_;
   std::unique_ptr<carp::VhostSet> vhosts_;
   std::vector<Vhid> vhids_;
   CarpIoCallbacks callbacks_;
+  std::unique_ptr<CarpIoAdapters> adapters_;
   std::map<std::string, Parent, std::less<>> parents_;
 
-  std::unique_ptr<LinkMonitor> links_;
-  std::optional<AddressManager> addresses_;
-  std::optional<Announcer> announcer_;
-  std::optional<VmacLinks> vmac_links_;  // only when a vhid has a virtual MAC
-  boost::asio::steady_timer timer_;
+  std::unique_ptr<NetworkMonitor> links_;
+  std::unique_ptr<AddressControl> addresses_;
+  std::unique_ptr<VipAnnouncer> announcer_;
+  std::unique_ptr<VmacControl> vmac_links_;  // only when a vhid has a virtual MAC
+  std::unique_ptr<DeadlineTimer> timer_;
+  std::optional<TimePoint> armed_deadline_;
 
   std::set<IpAddress> local_addresses_;
-  std::optional<TimePoint> addresses_read_at_;
 
   std::deque<carp::VhostAction> pending_;
   bool draining_ = false;
   bool started_ = false;
   bool stopped_ = false;
-  uint64_t send_successes_while_demoted_ = 0;
+  carp::SendErrorPolicy send_errors_;
   CarpIoCounters counters_;
-  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
 
 }  // namespace hafw::carp::io

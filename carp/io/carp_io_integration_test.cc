@@ -1,5 +1,6 @@
 #include "carp/io/carp_io.h"
 
+#include <atomic>
 #include <barrier>
 #include <chrono>
 #include <string>
@@ -12,12 +13,13 @@
 #include "carp/core/demotion_groups.h"
 #include "carp/io/address_manager.h"
 #include "carp/io/link_monitor.h"
-#include "carp/io/netns_lab.h"
+#include "testing/netns_lab.h"
 
 namespace hafw::carp::io {
 namespace {
 
-using testing::ScopedNetns;
+using testkit::RunUntil;
+using testkit::ScopedNetns;
 
 IpPrefix P(const char* text) { return *IpPrefix::Parse(text); }
 
@@ -38,15 +40,7 @@ std::unique_ptr<VhostSet> MakeSet(const std::string& ifname, uint8_t advskew) {
 }
 
 // Whether every (or no) VIP is on the interface, seen from the current namespace.
-int VipsPresent(const std::string& ifname) { return testing::CountAddressesOn(ifname, kVips); }
-
-void RunFor(boost::asio::io_context& io, std::chrono::milliseconds d) {
-  const auto until = std::chrono::steady_clock::now() + d;
-  while (std::chrono::steady_clock::now() < until) {
-    io.restart();
-    io.run_until(until);
-  }
-}
+int VipsPresent(const std::string& ifname) { return testkit::CountAddressesOn(ifname, kVips); }
 
 struct Side {
   std::string ns, ifname;
@@ -67,7 +61,7 @@ struct Side {
   uint64_t bow_outs = 0;
 };
 
-using CarpIoTest = testing::NetnsLabTest;
+using CarpIoTest = testkit::NetnsLabTest;
 
 TEST_F(CarpIoTest, TwoNodesElectOneMasterAndFailOverOnShutdown) {
   Side a;
@@ -81,8 +75,13 @@ TEST_F(CarpIoTest, TwoNodesElectOneMasterAndFailOverOnShutdown) {
   b.advskew = 100;
   std::barrier sync(2);
   SteadyClock clock;
+  // Phase 1 ends when both have settled: A MASTER with its VIPs announced, B
+  // BACKUP having accepted A's advertisements (so B is not BACKUP merely
+  // because its master-down timer has not run out yet).
+  std::atomic<bool> a_settled{false};
+  std::atomic<bool> b_settled{false};
 
-  auto run = [&](Side& me, const Side& other) {
+  auto run = [&](Side& me, const Side& other, std::atomic<bool>& settled) {
     ScopedNetns in(me.ns);
     if (!in.Ok()) me.error = "setns";
     if (me.plant_leftover) {
@@ -110,7 +109,19 @@ TEST_F(CarpIoTest, TwoNodesElectOneMasterAndFailOverOnShutdown) {
       me.error = carp.error().ToString();
     }
     me.leftover_after_start = VipsPresent(me.ifname);
-    if (node && me.error.empty()) RunFor(io, std::chrono::milliseconds(5500));
+    if (node && me.error.empty()) {
+      const bool leader = me.advskew < other.advskew;
+      RunUntil(
+          io,
+          [&] {
+            const auto* engine = node->Vhosts().Find(me.ifname, 1);
+            settled = leader ? engine->State() == VhostState::kMaster && me.announces >= 1
+                             : engine->State() == VhostState::kBackup &&
+                                   engine->Status().adverts_received >= 1;
+            return a_settled && b_settled;
+          },
+          std::chrono::seconds(10));
+    }
     if (node) me.state1 = node->Vhosts().Find(me.ifname, 1)->State();
     me.vips1 = VipsPresent(me.ifname);
     me.announces1 = me.announces;
@@ -122,7 +133,15 @@ TEST_F(CarpIoTest, TwoNodesElectOneMasterAndFailOverOnShutdown) {
       node->Shutdown();
       me.vips_after_shutdown = VipsPresent(me.ifname);
     } else if (node) {
-      RunFor(io, std::chrono::milliseconds(1500));
+      // Bounded by more than the master-down time: a takeover that did not
+      // come from the bow-out shows in the cause checked below.
+      RunUntil(
+          io,
+          [&] {
+            return node->Vhosts().Find(me.ifname, 1)->State() == VhostState::kMaster &&
+                   VipsPresent(me.ifname) == 2;
+          },
+          std::chrono::seconds(5));
     }
     if (node) {
       const auto* engine = node->Vhosts().Find(me.ifname, 1);
@@ -137,8 +156,8 @@ TEST_F(CarpIoTest, TwoNodesElectOneMasterAndFailOverOnShutdown) {
       if (me.vips_after_shutdown < 0) me.vips_after_shutdown = VipsPresent(me.ifname);
     }
   };
-  std::thread ta([&] { run(a, b); });
-  std::thread tb([&] { run(b, a); });
+  std::thread ta([&] { run(a, b, a_settled); });
+  std::thread tb([&] { run(b, a, b_settled); });
   ta.join();
   tb.join();
 
@@ -193,10 +212,8 @@ TEST_F(CarpIoTest, SendErrorsDemoteAndRecover) {
   ASSERT_TRUE((*node)->Start().has_value());
   const auto* engine = (*node)->Vhosts().Find(lab_.if_a, 3);
   // Master after 3 s, then 3 failed advertisements (3 x 1 vhid) demote "all".
-  for (int i = 0; i < 80 && !(*node)->Counters().send_errors_demoted; ++i) {
-    RunFor(io, std::chrono::milliseconds(100));
-  }
-  ASSERT_TRUE((*node)->Counters().send_errors_demoted);
+  ASSERT_TRUE(RunUntil(
+      io, [&] { return (*node)->Counters().send_errors_demoted; }, std::chrono::seconds(8)));
   EXPECT_EQ(engine->State(), VhostState::kMaster);
   EXPECT_EQ(engine->Status().demote, 1);
   EXPECT_GE((*node)->Counters().send_errors, 3u);
@@ -204,10 +221,8 @@ TEST_F(CarpIoTest, SendErrorsDemoteAndRecover) {
   EXPECT_NE(failures[0].find("no usable ipv4 address"), std::string::npos) << failures[0];
   // The address comes back: 3 successes undo the demotion.
   ASSERT_EQ(lab_.Ip(lab_.ns_a, {"addr", "add", "192.0.2.1/24", "dev", lab_.if_a}), 0);
-  for (int i = 0; i < 80 && (*node)->Counters().send_errors_demoted; ++i) {
-    RunFor(io, std::chrono::milliseconds(100));
-  }
-  EXPECT_FALSE((*node)->Counters().send_errors_demoted);
+  EXPECT_TRUE(RunUntil(
+      io, [&] { return !(*node)->Counters().send_errors_demoted; }, std::chrono::seconds(8)));
   EXPECT_EQ(engine->Status().demote, 0);
   EXPECT_GE((*node)->Counters().adverts_sent, 3u);
   (*node)->Shutdown();

@@ -25,10 +25,6 @@ constexpr uint8_t kTosLowDelay = 0x10;   // IPTOS_LOWDELAY, as OpenBSD and UCARP
 constexpr size_t kReceiveBuffer = 2048;  // CARP is 36 bytes; anything near this is hostile
 constexpr int kDrainLimit = 64;          // datagrams per wake-up, then yield to the loop
 
-Error SysError(const std::string& what) {
-  return Error{ErrorCode::kIo, what + ": " + std::strerror(errno)};
-}
-
 Result<void> SetOpt(int fd, int level, int name, int value, const char* what) {
   if (setsockopt(fd, level, name, &value, sizeof(value)) < 0) {
     return tl::unexpected(SysError(what));
@@ -201,7 +197,9 @@ Result<std::unique_ptr<CarpSocket>> CarpSocket::Open(boost::asio::io_context& io
   auto configured = BindToDevice(*fd, ifname);
   if (configured) configured = ConfigureReceive(*fd, family, ifindex);
   if (!configured) {
-    return MakeError(ErrorCode::kIo, prefix + ": " + configured.error().context);
+    Error error = configured.error();
+    error.context = prefix + ": " + error.context;
+    return tl::unexpected(std::move(error));
   }
   sock->ArmRead();
   return sock;
@@ -220,7 +218,11 @@ Result<std::unique_ptr<CarpSocket>> CarpSocket::OpenSendOnly(boost::asio::io_con
   auto configured = DropEverything(*fd);
   if (configured) configured = BindToDevice(*fd, ifname);
   if (configured) configured = ConfigureSendOnly(*fd, family, ifindex);
-  if (!configured) return MakeError(ErrorCode::kIo, prefix + ": " + configured.error().context);
+  if (!configured) {
+    Error error = configured.error();
+    error.context = prefix + ": " + error.context;
+    return tl::unexpected(std::move(error));
+  }
   return sock;
 }
 
@@ -299,10 +301,10 @@ Result<void> CarpSocket::Send(const IpAddress& source,
     n = sendmsg(descriptor_.native_handle(), &msg, MSG_DONTWAIT);
   } while (n < 0 && errno == EINTR);
   if (n < 0) {
+    const int err = errno;
     ++counters_.send_errors;
-    return MakeError(ErrorCode::kIo, "carp send " + source.ToString() + " -> " +
-                                         destination.ToString() + " on " + ifname_ + ": " +
-                                         std::strerror(errno));
+    return SysFailure(
+        "carp send " + source.ToString() + " -> " + destination.ToString() + " on " + ifname_, err);
   }
   ++counters_.sent;
   return {};

@@ -14,7 +14,6 @@
 #include <sys/socket.h>
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -24,6 +23,8 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 
 #include "carp/core/vhost_set.h"
+#include "carp/io/adapters.h"
+#include "carp/io/io_types.h"
 #include "common/ip_address.h"
 #include "common/result.h"
 
@@ -43,23 +44,8 @@ enum class Ipv4Problem : uint8_t { kShort, kTruncated, kBadHeader };
 // length (link padding) are ignored.
 tl::expected<Ipv4View, Ipv4Problem> ParseIpv4Packet(std::span<const uint8_t> packet);
 
-struct CarpSocketCounters {
-  uint64_t received = 0;        // handed to the callback
-  uint64_t short_packets = 0;   // fewer bytes than a minimal IPv4 header
-  uint64_t truncated = 0;       // larger than the buffer, or IP length > bytes received
-  uint64_t bad_ip_header = 0;   // version, IHL, total length or protocol inconsistent
-  uint64_t receive_errors = 0;  // recvmsg failed with something other than EAGAIN
-  uint64_t sent = 0;
-  uint64_t send_errors = 0;
-};
-
-class CarpSocket {
+class CarpSocket final : public CarpTransport {
  public:
-  using ReceiveFn =
-      std::function<void(const carp::PacketInfo& info, std::span<const uint8_t> carp_bytes)>;
-  // Whether an address belongs to this node (fills PacketInfo.from_local_address).
-  using LocalAddressFn = std::function<bool(const IpAddress& address)>;
-
   // Opens, configures and starts reading. The socket belongs to the calling
   // thread's network namespace.
   static Result<std::unique_ptr<CarpSocket>> Open(boost::asio::io_context& io, IpFamily family,
@@ -73,22 +59,22 @@ class CarpSocket {
   static Result<std::unique_ptr<CarpSocket>> OpenSendOnly(boost::asio::io_context& io,
                                                           IpFamily family,
                                                           const std::string& ifname, int ifindex);
-  ~CarpSocket();
+  ~CarpSocket() override;
   CarpSocket(const CarpSocket&) = delete;
   CarpSocket& operator=(const CarpSocket&) = delete;
 
   // Sends one packet carrying `carp_bytes` from `source` (an address of the
   // parent; link-local for IPv6) to the CARP group or `unicast_destination`.
   Result<void> Send(const IpAddress& source, const std::optional<IpAddress>& unicast_destination,
-                    std::span<const uint8_t> carp_bytes);
+                    std::span<const uint8_t> carp_bytes) override;
 
   // Stops reading and closes the socket; Send fails afterwards.
-  void Close();
+  void Close() override;
 
   IpFamily Family() const { return family_; }
   const std::string& Interface() const { return ifname_; }
   int IfIndex() const { return ifindex_; }
-  const CarpSocketCounters& Counters() const { return counters_; }
+  const CarpSocketCounters& Counters() const override { return counters_; }
 
  private:
   CarpSocket(boost::asio::io_context& io, int fd, IpFamily family, std::string ifname, int ifindex,

@@ -17,13 +17,13 @@
 #include "carp/core/codec.h"
 #include "carp/io/address_manager.h"
 #include "carp/io/link_monitor.h"
-#include "carp/io/netns_lab.h"
+#include "testing/netns_lab.h"
 
 namespace hafw::carp::io {
 namespace {
 
-using testing::RunUntil;
-using testing::ScopedNetns;
+using testkit::RunUntil;
+using testkit::ScopedNetns;
 
 IpAddress A(const char* text) { return *IpAddress::Parse(text); }
 
@@ -40,7 +40,7 @@ AdvertisementBytes SampleAd() {
   return carp::EncodeAdvertisement(ad);
 }
 
-class CarpSocketTest : public testing::NetnsLabTest {
+class CarpSocketTest : public testkit::NetnsLabTest {
  protected:
   // Opens a socket of `family` on the lab interface of `ns`, collecting into `out`.
   std::unique_ptr<CarpSocket> OpenIn(const std::string& ns, const std::string& ifname,

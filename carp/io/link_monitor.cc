@@ -1,43 +1,27 @@
 #include "carp/io/link_monitor.h"
 
-#include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
-#include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <utility>
-#include <vector>
 
 #include <boost/system/error_code.hpp>
+
+#include "carp/io/address_manager.h"
+#include "carp/io/rtnetlink_parse.h"
 
 namespace hafw::carp::io {
 namespace {
 
-// Parses RTM_NEWLINK / RTM_DELLINK; nullopt for anything malformed.
-std::optional<LinkInfo> ParseLink(const nlmsghdr& msg) {
-  if (msg.nlmsg_type != RTM_NEWLINK && msg.nlmsg_type != RTM_DELLINK) return std::nullopt;
-  if (msg.nlmsg_len < mnl_nlmsg_size(sizeof(ifinfomsg))) return std::nullopt;
-  const auto* ifi = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(&msg));
-  const auto attrs = ParseLinkAttrs(msg);
-  if (!attrs || attrs->name == nullptr) return std::nullopt;
-  LinkInfo link;
-  link.ifindex = ifi->ifi_index;
-  link.flags = ifi->ifi_flags;
-  link.name = mnl_attr_get_str(attrs->name);
-  if (attrs->address != nullptr && mnl_attr_get_payload_len(attrs->address) == link.mac.size()) {
-    std::memcpy(link.mac.data(), mnl_attr_get_payload(attrs->address), link.mac.size());
-  }
-  if (attrs->operstate != nullptr) link.operstate = mnl_attr_get_u8(attrs->operstate);
-  return link;
-}
+constexpr size_t kDrainLimit = 64;  // datagrams per wake-up, then yield to the loop
+constexpr int kDumpAttempts = 3;    // a dump interrupted by changes is repeated
 
-nlmsghdr* PutGetLink(std::vector<char>& buffer, std::string_view name) {
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buffer.data());
+nlmsghdr* PutGetLink(char* buffer, std::string_view name) {
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buffer);
   nlh->nlmsg_type = RTM_GETLINK;
   nlh->nlmsg_flags = NLM_F_REQUEST | (name.empty() ? NLM_F_DUMP : 0);
   auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
@@ -49,36 +33,46 @@ nlmsghdr* PutGetLink(std::vector<char>& buffer, std::string_view name) {
   return nlh;
 }
 
-}  // namespace
+// Runs `dump` (a Transact) again when a concurrent change interrupted it.
+template <typename F>
+Result<void> Repeated(F dump) {
+  Result<void> result;
+  for (int i = 0; i < kDumpAttempts; ++i) {
+    result = dump();
+    if (result || result.error().sys_errno != EINTR) break;
+  }
+  return result;
+}
 
-bool LinkInfo::Up() const { return (flags & IFF_UP) != 0 && (flags & IFF_RUNNING) != 0; }
+}  // namespace
 
 Result<LinkInfo> QueryLink(std::string_view name) {
   if (name.empty() || name.size() >= IFNAMSIZ) {
     return MakeError(ErrorCode::kInvalidArgument, "bad interface name '" + std::string(name) + "'");
   }
-  auto socket = NetlinkSocket::Open();
+  auto socket = netlink::NetlinkSocket::Open();
   if (!socket) return tl::unexpected(socket.error());
-  std::vector<char> buffer(MNL_SOCKET_BUFFER_SIZE);
-  nlmsghdr* nlh = PutGetLink(buffer, name);
+  std::vector<char> buffer(netlink::kRequestBufferSize);
+  nlmsghdr* nlh = PutGetLink(buffer.data(), name);
   std::optional<LinkInfo> found;
   const std::string what = "query link " + std::string(name);
   auto result = socket->Transact(
-      nlh, [&](const nlmsghdr& msg) { found = ParseLink(msg); }, what.c_str());
-  if (!result) {
-    if (socket->LastErrno() == ENODEV) {
-      return MakeError(ErrorCode::kNotFound, "no interface '" + std::string(name) + "'");
-    }
-    return tl::unexpected(result.error());
+      nlh, [&](const nlmsghdr& msg) { found = ParseLink(msg); }, what);
+  if (!result && result.error().sys_errno != ENODEV) return tl::unexpected(result.error());
+  if (!result || !found) {
+    return MakeError(ErrorCode::kNotFound, "no interface '" + std::string(name) + "'");
   }
-  if (!found) return MakeError(ErrorCode::kNotFound, "no interface '" + std::string(name) + "'");
   return *found;
 }
 
-LinkMonitor::LinkMonitor(boost::asio::io_context& io, NetlinkSocket events, ChangeFn on_change)
+LinkMonitor::LinkMonitor(boost::asio::io_context& io, netlink::NetlinkSocket events,
+                         netlink::NetlinkSocket requests, LinkFn on_link, AddressFn on_address)
     : events_socket_(std::move(events)),
+      requests_(std::move(requests)),
+      request_buffer_(netlink::kRequestBufferSize),
       descriptor_(io, events_socket_.Fd()),
-      on_change_(std::move(on_change)) {}
+      on_link_(std::move(on_link)),
+      on_address_(std::move(on_address)) {}
 
 LinkMonitor::~LinkMonitor() {
   Stop();
@@ -87,51 +81,102 @@ LinkMonitor::~LinkMonitor() {
 }
 
 Result<std::unique_ptr<LinkMonitor>> LinkMonitor::Create(boost::asio::io_context& io,
-                                                         ChangeFn on_change) {
-  auto events = NetlinkSocket::Open(RTMGRP_LINK);
+                                                         LinkFn on_link, AddressFn on_address,
+                                                         const LinkMonitorOptions& options) {
+  netlink::SocketOptions socket_options;
+  socket_options.groups = {RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR};
+  socket_options.receive_buffer_bytes = options.event_buffer_bytes;
+  // Subscribed before the dumps: nothing that changes meanwhile is missed.
+  auto events = netlink::NetlinkSocket::Open(socket_options);
   if (!events) return tl::unexpected(events.error());
-  const int fd = events->Fd();
-  if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
-    return MakeError(ErrorCode::kIo, std::string("netlink nonblock: ") + std::strerror(errno));
-  }
-  std::unique_ptr<LinkMonitor> monitor(
-      new LinkMonitor(io, std::move(*events), std::move(on_change)));
-  auto dumped = monitor->Dump(/*report=*/false);
+  auto requests = netlink::NetlinkSocket::Open();
+  if (!requests) return tl::unexpected(requests.error());
+  std::unique_ptr<LinkMonitor> monitor(new LinkMonitor(io, std::move(*events), std::move(*requests),
+                                                       std::move(on_link), std::move(on_address)));
+  auto dumped = monitor->DumpLinks(/*report=*/false);
+  if (dumped) dumped = monitor->DumpAddresses(/*report=*/false);
   if (!dumped) return tl::unexpected(dumped.error());
   monitor->ArmRead();
   return monitor;
 }
 
-Result<void> LinkMonitor::Dump(bool report) {
-  auto socket = NetlinkSocket::Open();
-  if (!socket) return tl::unexpected(socket.error());
-  std::vector<char> buffer(MNL_SOCKET_BUFFER_SIZE);
-  nlmsghdr* nlh = PutGetLink(buffer, "");
+Result<void> LinkMonitor::DumpLinks(bool report) {
   std::map<int, LinkInfo> seen;
-  auto result = socket->Transact(
-      nlh,
-      [&](const nlmsghdr& msg) {
-        if (auto link = ParseLink(msg)) seen[link->ifindex] = *link;
-      },
-      "dump links");
+  auto result = Repeated([&] {
+    seen.clear();
+    return requests_.Transact(
+        PutGetLink(request_buffer_.data(), ""),
+        [&](const nlmsghdr& msg) {
+          if (auto link = ParseLink(msg)) seen[link->ifindex] = *link;
+        },
+        "dump links");
+  });
   if (!result) return result;
   // Links that vanished while we were not listening.
   std::vector<LinkInfo> gone;
   for (const auto& [index, link] : links_) {
     if (!seen.contains(index)) gone.push_back(link);
   }
-  for (const LinkInfo& link : gone) Apply(link, /*deleted=*/true, report);
-  for (const auto& [index, link] : seen) Apply(link, /*deleted=*/false, report);
+  for (const LinkInfo& link : gone) ApplyLink(link, /*deleted=*/true, report);
+  for (const auto& [index, link] : seen) ApplyLink(link, /*deleted=*/false, report);
   return {};
 }
 
-void LinkMonitor::Apply(const LinkInfo& link, bool deleted, bool report) {
+Result<void> LinkMonitor::DumpAddresses(bool report) {
+  std::vector<InterfaceAddress> seen;
+  auto result = Repeated([&] {
+    seen.clear();
+    return requests_.Transact(
+        PutAddressDump(request_buffer_.data()),
+        [&](const nlmsghdr& msg) {
+          if (auto address = ParseAddress(msg)) seen.push_back(*address);
+        },
+        "dump addresses");
+  });
+  ++address_dumps_;
+  if (!result) return result;
+  auto same_in = [](const std::vector<InterfaceAddress>& list, const InterfaceAddress& a) {
+    return std::find_if(list.begin(), list.end(),
+                        [&](const InterfaceAddress& b) { return b.SameEntry(a); });
+  };
+  std::vector<InterfaceAddress> gone;
+  std::vector<InterfaceAddress> changed;
+  for (const InterfaceAddress& old : addresses_) {
+    if (same_in(seen, old) == seen.end()) gone.push_back(old);
+  }
+  for (const InterfaceAddress& now : seen) {
+    auto it = same_in(addresses_, now);
+    if (it == addresses_.end() || it->flags != now.flags) changed.push_back(now);
+  }
+  // The dump's order is the kernel's; the table is whole before anyone hears of it.
+  addresses_ = std::move(seen);
+  if (!report || !on_address_) return {};
+  for (const InterfaceAddress& a : gone) on_address_(a, false);
+  for (const InterfaceAddress& a : changed) on_address_(a, true);
+  return {};
+}
+
+void LinkMonitor::Resync() {
+  ++resyncs_;
+  events_socket_.DiscardPending();
+  auto result = DumpLinks(/*report=*/true);
+  if (result) result = DumpAddresses(/*report=*/true);
+  resync_pending_ = !result.has_value();
+}
+
+void LinkMonitor::ApplyLink(const LinkInfo& link, bool deleted, bool report) {
   auto it = links_.find(link.ifindex);
   if (deleted) {
     if (it == links_.end()) return;
     LinkInfo old = it->second;
     links_.erase(it);
-    if (report && on_change_) on_change_(old, false);
+    // Its addresses went with it (the kernel also says so, address by address).
+    std::vector<InterfaceAddress> orphans;
+    for (const InterfaceAddress& a : addresses_) {
+      if (a.ifindex == old.ifindex) orphans.push_back(a);
+    }
+    for (const InterfaceAddress& a : orphans) ApplyAddress(a, /*deleted=*/true, report);
+    if (report && on_link_) on_link_(old, false);
     return;
   }
   const bool existed = it != links_.end();
@@ -139,9 +184,37 @@ void LinkMonitor::Apply(const LinkInfo& link, bool deleted, bool report) {
   const bool renamed = existed && it->second.name != link.name;
   LinkInfo old = existed ? it->second : link;
   links_[link.ifindex] = link;
-  if (!report || !on_change_) return;
-  if (renamed) on_change_(old, false);  // the old name is gone
-  if (!existed || renamed || was_up != link.Up()) on_change_(link, link.Up());
+  if (!report || !on_link_) return;
+  if (renamed) on_link_(old, false);  // the old name is gone
+  if (!existed || renamed || was_up != link.Up()) on_link_(link, link.Up());
+}
+
+void LinkMonitor::ApplyAddress(const InterfaceAddress& address, bool deleted, bool report) {
+  auto it = std::find_if(addresses_.begin(), addresses_.end(),
+                         [&](const InterfaceAddress& a) { return a.SameEntry(address); });
+  if (deleted) {
+    if (it == addresses_.end()) return;
+    addresses_.erase(it);
+  } else if (it == addresses_.end()) {
+    addresses_.push_back(address);
+  } else if (it->flags != address.flags) {
+    it->flags = address.flags;  // DAD finished, promoted to primary, ...
+  } else {
+    return;  // nothing new
+  }
+  if (report && on_address_) on_address_(address, !deleted);
+}
+
+void LinkMonitor::OnEvent(const nlmsghdr& msg) {
+  if (msg.nlmsg_type == RTM_NEWLINK || msg.nlmsg_type == RTM_DELLINK) {
+    if (auto link = ParseLink(msg)) {
+      ++events_;
+      ApplyLink(*link, msg.nlmsg_type == RTM_DELLINK, /*report=*/true);
+    }
+  } else if (auto address = ParseAddress(msg)) {
+    ++events_;
+    ApplyAddress(*address, msg.nlmsg_type == RTM_DELADDR, /*report=*/true);
+  }
 }
 
 void LinkMonitor::Stop() {
@@ -163,31 +236,12 @@ void LinkMonitor::ArmRead() {
 
 void LinkMonitor::OnReadable() {
   if (stopped_) return;
-  std::vector<char> buffer(kNetlinkBufferSize);
-  bool overrun = false;
-  // Bounded drain: the socket is non-blocking; leave the rest for the next wake-up.
-  for (int i = 0; i < 64; ++i) {
-    ssize_t n = mnl_socket_recvfrom(events_socket_.Raw(), buffer.data(), buffer.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == ENOBUFS) overrun = true;  // events lost: re-dump below
-      break;
-    }
-    auto callback = [](const nlmsghdr* nlh, void* data) -> int {
-      auto* self = static_cast<LinkMonitor*>(data);
-      if (auto link = ParseLink(*nlh)) {
-        ++self->events_;
-        self->Apply(*link, nlh->nlmsg_type == RTM_DELLINK, /*report=*/true);
-      }
-      return MNL_CB_OK;
-    };
-    // seq 0 and portid 0: kernel notifications carry no sequence to check.
-    mnl_cb_run(buffer.data(), static_cast<size_t>(n), 0, 0, callback, this);
-    if (stopped_) return;  // a callback may stop us
-  }
-  if (overrun) {
-    ++resyncs_;
-    (void)Dump(/*report=*/true);  // on failure the next event or overrun retries
+  if (resync_pending_) Resync();
+  // One datagram at a time: a callback may stop us.
+  for (size_t i = 0; i < kDrainLimit && !stopped_; ++i) {
+    auto read = events_socket_.ReadEvents([this](const nlmsghdr& msg) { OnEvent(msg); }, 1);
+    if (!read || read->status == netlink::EventStatus::kDrained) break;
+    if (read->status == netlink::EventStatus::kOverrun) Resync();
   }
   ArmRead();
 }

@@ -13,6 +13,8 @@
 #include <cstring>
 #include <vector>
 
+#include "carp/io/rtnetlink_parse.h"
+
 namespace hafw::carp::io {
 namespace {
 
@@ -103,7 +105,7 @@ ArpSettings ParentArpSettings(const ArpSettings& current) {
 }
 
 Result<VmacLinks> VmacLinks::Open() {
-  auto socket = NetlinkSocket::Open();
+  auto socket = netlink::NetlinkSocket::Open();
   if (!socket) return tl::unexpected(socket.error());
   return VmacLinks(std::move(*socket));
 }
@@ -112,7 +114,7 @@ Result<std::optional<MacvlanLink>> VmacLinks::Find(const std::string& name) {
   if (name.empty() || name.size() > kMaxName) {
     return MakeError(ErrorCode::kInvalidArgument, "bad interface name '" + name + "'");
   }
-  std::vector<char> buffer(MNL_SOCKET_BUFFER_SIZE);
+  std::vector<char> buffer(netlink::kRequestBufferSize);
   nlmsghdr* nlh = PutLinkRequest(buffer, RTM_GETLINK, 0, 0);
   mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
   std::optional<MacvlanLink> found;
@@ -140,9 +142,9 @@ Result<std::optional<MacvlanLink>> VmacLinks::Find(const std::string& name) {
         if (attrs->linkinfo != nullptr) ParseLinkInfo(attrs->linkinfo, link);
         found = link;
       },
-      what.c_str());
+      what);
   if (!result) {
-    if (socket_.LastErrno() == ENODEV) return std::optional<MacvlanLink>();
+    if (result.error().sys_errno == ENODEV) return std::optional<MacvlanLink>();
     return tl::unexpected(result.error());
   }
   return found;
@@ -167,7 +169,7 @@ Result<CreatedVmac> VmacLinks::Create(const std::string& name, int parent_ifinde
     created.replaced_leftover = true;
   }
 
-  std::vector<char> buffer(MNL_SOCKET_BUFFER_SIZE);
+  std::vector<char> buffer(netlink::kRequestBufferSize);
   nlmsghdr* nlh = PutLinkRequest(buffer, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
   mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
   mnl_attr_put_u32(nlh, IFLA_LINK, static_cast<uint32_t>(parent_ifindex));
@@ -179,7 +181,7 @@ Result<CreatedVmac> VmacLinks::Create(const std::string& name, int parent_ifinde
   mnl_attr_nest_end(nlh, data);
   mnl_attr_nest_end(nlh, linkinfo);
   const std::string what = "create macvlan " + name + " (" + MacToString(mac) + ")";
-  auto result = socket_.Transact(nlh, nullptr, what.c_str());
+  auto result = socket_.Transact(nlh, nullptr, what);
   if (!result) return tl::unexpected(result.error());
 
   auto link = Find(name);
@@ -197,7 +199,7 @@ Result<CreatedVmac> VmacLinks::Create(const std::string& name, int parent_ifinde
 }
 
 Result<void> VmacLinks::DisableIpv6AddressGeneration(int ifindex) {
-  std::vector<char> buffer(MNL_SOCKET_BUFFER_SIZE);
+  std::vector<char> buffer(netlink::kRequestBufferSize);
   nlmsghdr* nlh = PutLinkRequest(buffer, RTM_NEWLINK, 0, ifindex);
   nlattr* spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
   nlattr* inet6 = mnl_attr_nest_start(nlh, AF_INET6);
@@ -206,39 +208,40 @@ Result<void> VmacLinks::DisableIpv6AddressGeneration(int ifindex) {
   mnl_attr_nest_end(nlh, spec);
   auto result = socket_.Transact(nlh, nullptr, "vmac: IPv6 addr_gen_mode none");
   // No IPv6 on this host (or this interface): nothing to generate either.
-  if (!result && socket_.LastErrno() == EAFNOSUPPORT) return {};
+  if (!result && result.error().sys_errno == EAFNOSUPPORT) return {};
   return result;
 }
 
 Result<void> VmacLinks::SetUp(int ifindex, bool up) {
-  std::vector<char> buffer(MNL_SOCKET_BUFFER_SIZE);
+  std::vector<char> buffer(netlink::kRequestBufferSize);
   nlmsghdr* nlh = PutLinkRequest(buffer, RTM_NEWLINK, 0, ifindex);
   auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
   ifi->ifi_change = IFF_UP;
   ifi->ifi_flags = up ? IFF_UP : 0;
   const std::string what =
       std::string("vmac: set ifindex ") + std::to_string(ifindex) + (up ? " up" : " down");
-  auto result = socket_.Transact(nlh, nullptr, what.c_str());
-  if (!result && up && socket_.LastErrno() == EADDRINUSE) {
-    return MakeError(ErrorCode::kIo,
-                     result.error().context +
-                         ": another macvlan on the parent (keepalived use_vmac?) or the parent "
-                         "itself already has this MAC");
+  auto result = socket_.Transact(nlh, nullptr, what);
+  if (!result && up && result.error().sys_errno == EADDRINUSE) {
+    Error error = result.error();
+    error.context +=
+        ": another macvlan on the parent (keepalived use_vmac?) or the parent itself already "
+        "has this MAC";
+    return tl::unexpected(std::move(error));
   }
   return result;
 }
 
 Result<void> VmacLinks::Delete(int ifindex) {
-  std::vector<char> buffer(MNL_SOCKET_BUFFER_SIZE);
+  std::vector<char> buffer(netlink::kRequestBufferSize);
   nlmsghdr* nlh = PutLinkRequest(buffer, RTM_DELLINK, 0, ifindex);
   const std::string what = "vmac: delete ifindex " + std::to_string(ifindex);
-  auto result = socket_.Transact(nlh, nullptr, what.c_str());
-  if (!result && socket_.LastErrno() == ENODEV) return {};
+  auto result = socket_.Transact(nlh, nullptr, what);
+  if (!result && result.error().sys_errno == ENODEV) return {};
   return result;
 }
 
 Result<ArpSettings> VmacLinks::GetArpSettings(int ifindex) {
-  std::vector<char> buffer(MNL_SOCKET_BUFFER_SIZE);
+  std::vector<char> buffer(netlink::kRequestBufferSize);
   nlmsghdr* nlh = PutLinkRequest(buffer, RTM_GETLINK, 0, ifindex);
   std::optional<ArpSettings> found;
   const std::string what = "read IPv4 settings of ifindex " + std::to_string(ifindex);
@@ -249,14 +252,14 @@ Result<ArpSettings> VmacLinks::GetArpSettings(int ifindex) {
         const auto attrs = ParseLinkAttrs(msg);
         if (attrs && attrs->af_spec != nullptr) found = ParseArpSettings(attrs->af_spec);
       },
-      what.c_str());
+      what);
   if (!result) return tl::unexpected(result.error());
   if (!found) return MakeError(ErrorCode::kUnavailable, what + ": no IPv4 on the interface");
   return *found;
 }
 
 Result<void> VmacLinks::SetArpSettings(int ifindex, const ArpSettings& settings) {
-  std::vector<char> buffer(MNL_SOCKET_BUFFER_SIZE);
+  std::vector<char> buffer(netlink::kRequestBufferSize);
   nlmsghdr* nlh = PutLinkRequest(buffer, RTM_NEWLINK, 0, ifindex);
   nlattr* spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
   nlattr* inet = mnl_attr_nest_start(nlh, AF_INET);
@@ -269,7 +272,7 @@ Result<void> VmacLinks::SetArpSettings(int ifindex, const ArpSettings& settings)
   mnl_attr_nest_end(nlh, spec);
   const std::string what =
       "set arp_ignore/arp_announce/rp_filter of ifindex " + std::to_string(ifindex);
-  return socket_.Transact(nlh, nullptr, what.c_str());
+  return socket_.Transact(nlh, nullptr, what);
 }
 
 }  // namespace hafw::carp::io

@@ -15,16 +15,18 @@
 // and a firewall forward, traffic meant for the MASTER (the BSDs accept the
 // virtual MAC only while MASTER, carp-protocol.md §4.2).
 //
-// rtnetlink through libmnl, synchronous like AddressManager.
+// rtnetlink through hafw_netlink, synchronous like AddressManager.
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "carp/io/adapters.h"
+#include "carp/io/io_types.h"
 #include "carp/io/mac_address.h"
-#include "carp/io/netlink.h"
 #include "common/result.h"
+#include "netlink/netlink_socket.h"
 
 namespace hafw::carp::io {
 
@@ -32,15 +34,6 @@ namespace hafw::carp::io {
 // characters, else "vh<vhid>x<parent ifindex in hex>" (e.g. "vh10x1a"). The two
 // forms never collide: the first has '.' after the digits, the second 'x'.
 std::string VmacInterfaceName(std::string_view parent, int parent_ifindex, uint8_t vhid);
-
-// The IPv4 per-interface settings that decide who answers ARP and which
-// source an ARP request carries (the kernel uses max(all, interface) of each).
-struct ArpSettings {
-  uint32_t arp_ignore = 0;
-  uint32_t arp_announce = 0;
-  uint32_t rp_filter = 0;
-  bool operator==(const ArpSettings&) const = default;
-};
 
 // What CarpIo sets on the parent of a vmac vhid: the parent must not answer ARP
 // for a VIP that lives on the macvlan with its own MAC (arp_ignore 1: answer
@@ -64,12 +57,7 @@ struct MacvlanLink {
   bool admin_up = false;
 };
 
-struct CreatedVmac {
-  int ifindex = 0;
-  bool replaced_leftover = false;
-};
-
-class VmacLinks {
+class VmacLinks final : public VmacControl {
  public:
   // Opens the netlink socket in the calling thread's network namespace.
   static Result<VmacLinks> Open();
@@ -81,19 +69,20 @@ class VmacLinks {
   // link-local address from the shared MAC) and kMacvlanArpSettings. A leftover
   // of a crashed run (a macvlan with this name on the same parent) is deleted
   // and created anew; any other link with this name is an error.
-  Result<CreatedVmac> Create(const std::string& name, int parent_ifindex, const MacAddress& mac);
-  Result<void> SetUp(int ifindex, bool up);
+  Result<CreatedVmac> Create(const std::string& name, int parent_ifindex,
+                             const MacAddress& mac) override;
+  Result<void> SetUp(int ifindex, bool up) override;
   // An interface that no longer exists counts as deleted.
-  Result<void> Delete(int ifindex);
+  Result<void> Delete(int ifindex) override;
 
-  Result<ArpSettings> GetArpSettings(int ifindex);
-  Result<void> SetArpSettings(int ifindex, const ArpSettings& settings);
+  Result<ArpSettings> GetArpSettings(int ifindex) override;
+  Result<void> SetArpSettings(int ifindex, const ArpSettings& settings) override;
 
  private:
-  explicit VmacLinks(NetlinkSocket socket) : socket_(std::move(socket)) {}
+  explicit VmacLinks(netlink::NetlinkSocket socket) : socket_(std::move(socket)) {}
   Result<void> DisableIpv6AddressGeneration(int ifindex);
 
-  NetlinkSocket socket_;
+  netlink::NetlinkSocket socket_;
 };
 
 }  // namespace hafw::carp::io

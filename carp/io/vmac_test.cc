@@ -22,16 +22,16 @@
 #include "carp/io/address_manager.h"
 #include "carp/io/carp_io.h"
 #include "carp/io/link_monitor.h"
-#include "carp/io/netns_lab.h"
+#include "testing/netns_lab.h"
 
 namespace hafw::carp::io {
 namespace {
 
 using std::chrono::milliseconds;
-using testing::FrameCapture;
-using testing::NetnsLab;
-using testing::NetnsSwitchLab;
-using testing::ScopedNetns;
+using testkit::FrameCapture;
+using testkit::NetnsLab;
+using testkit::NetnsSwitchLab;
+using testkit::ScopedNetns;
 
 IpPrefix P(const char* text) { return *IpPrefix::Parse(text); }
 IpAddress A(const char* text) { return *IpAddress::Parse(text); }
@@ -65,7 +65,7 @@ std::optional<MacvlanLink> FindLink(const std::string& ns, const std::string& na
 int VipsOn(const std::string& ns, const std::string& ifname) {
   ScopedNetns in(ns);
   if (!in.Ok()) return -1;
-  return testing::CountAddressesOn(ifname, kVips);
+  return testkit::CountAddressesOn(ifname, kVips);
 }
 
 std::string Sysctl(NetnsSwitchLab& lab, const std::string& ns, const std::string& key) {
@@ -136,10 +136,7 @@ class Node {
   // Shutdown() on the node's thread; returns once it is done (at most 5 s).
   bool Shutdown() {
     shutdown_.store(true);
-    for (int i = 0; i < 500 && !shut_down_.load(); ++i) {
-      std::this_thread::sleep_for(milliseconds(10));
-    }
-    return shut_down_.load();
+    return testkit::WaitUntil([this] { return shut_down_.load(); }, milliseconds(5000));
   }
   void Stop() {
     stop_.store(true);
@@ -147,12 +144,7 @@ class Node {
   }
   // Polls (at most `limit`) until the node is in `state`.
   bool WaitFor(VhostState state, milliseconds limit) {
-    const auto until = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < until) {
-      if (State() == state) return true;
-      std::this_thread::sleep_for(milliseconds(20));
-    }
-    return State() == state;
+    return testkit::WaitUntil([&] { return State() == state; }, limit);
   }
 
  private:
@@ -383,7 +375,7 @@ TEST_F(VmacTest, LeftoverIsReplacedAndForeignNameRefused) {
   ASSERT_TRUE(veth.has_value());
   EXPECT_FALSE(veth->is_macvlan);
   std::string out;
-  ASSERT_EQ(testing::RunCommandCapture({"ip", "netns", "exec", lab.ns_a, "sysctl", "-n",
+  ASSERT_EQ(testkit::RunCommandCapture({"ip", "netns", "exec", lab.ns_a, "sysctl", "-n",
                                         "net.ipv4.conf." + lab.if_a + ".arp_ignore"},
                                        &out),
             0);
@@ -405,19 +397,16 @@ TEST_F(VmacTest, DeletedMacvlanOfAMasterIsRestored) {
   auto& node = *created;
   ASSERT_TRUE(node->Start().has_value());
   const auto* engine = node->Vhosts().Find(lab.if_a, kVhid);
-  auto run = [&](milliseconds d) {
-    io.restart();
-    io.run_for(d);
-  };
-  for (int i = 0; i < 60 && engine->State() != VhostState::kMaster; ++i) run(milliseconds(100));
-  ASSERT_EQ(engine->State(), VhostState::kMaster);
+  ASSERT_TRUE(testkit::RunUntil(
+      io, [&] { return engine->State() == VhostState::kMaster; }, milliseconds(6000)));
   const std::string name = node->VmacInterface(lab.if_a, kVhid);
   const auto before = FindLink(lab.ns_a, name);
   ASSERT_TRUE(before.has_value());
   EXPECT_EQ(VipsOn(lab.ns_a, name), 2);
 
   ASSERT_EQ(lab.Ip(lab.ns_a, {"link", "del", name}), 0);
-  for (int i = 0; i < 20 && node->Counters().vmacs_restored == 0; ++i) run(milliseconds(50));
+  EXPECT_TRUE(testkit::RunUntil(
+      io, [&] { return node->Counters().vmacs_restored > 0; }, milliseconds(1000)));
   EXPECT_EQ(node->Counters().vmacs_restored, 1u);
   const auto after = FindLink(lab.ns_a, name);
   ASSERT_TRUE(after.has_value());
@@ -427,8 +416,8 @@ TEST_F(VmacTest, DeletedMacvlanOfAMasterIsRestored) {
   EXPECT_EQ(VipsOn(lab.ns_a, name), 2);
   // And it keeps advertising through the new macvlan.
   const uint64_t sent = node->Counters().adverts_sent;
-  run(milliseconds(1200));
-  EXPECT_GT(node->Counters().adverts_sent, sent);
+  EXPECT_TRUE(testkit::RunUntil(
+      io, [&] { return node->Counters().adverts_sent > sent; }, milliseconds(3000)));
   EXPECT_EQ(node->Counters().send_errors, 0u);
   node->Shutdown();
   EXPECT_FALSE(FindLink(lab.ns_a, name).has_value());

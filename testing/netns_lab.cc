@@ -1,30 +1,36 @@
-#include "carp/io/netns_lab.h"
+#include "testing/netns_lab.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <optional>
 #include <thread>
 
-#include "carp/io/address_manager.h"
-#include "carp/io/link_monitor.h"
-
-namespace hafw::carp::io::testing {
+namespace hafw::testkit {
 namespace {
-std::atomic<int> lab_sequence{0};
-}
+
+constexpr char kPrefix[] = "hafwtk-";
+std::atomic<int> group_sequence{0};
+
+}  // namespace
 
 int RunCommandCapture(const std::vector<std::string>& argv, std::string* out) {
   std::vector<char*> args;
@@ -90,114 +96,116 @@ bool InCi() {
   return ci != nullptr && *ci != '\0';
 }
 
-NetnsLab::NetnsLab() {
-  const int seq = lab_sequence++;
-  const std::string tag = std::to_string(getpid()) + "x" + std::to_string(seq);
-  ns_a = "hafwio-" + tag + "-a";
-  ns_b = "hafwio-" + tag + "-b";
-  // IFNAMSIZ is 16: "hc" + pid (<= 7 digits) + "x" + seq + "a" fits.
-  if_a = "hc" + tag + "a";
-  if_b = "hc" + tag + "b";
-}
+namespace {
 
-NetnsLab::~NetnsLab() { Teardown(); }
-
-int NetnsLab::Ip(const std::string& ns, const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {"ip", "-n", ns};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return RunCommand(argv);
-}
-
-int NetnsLab::Sysctl(const std::string& ns, const std::string& assignment) {
-  return RunCommand({"ip", "netns", "exec", ns, "sysctl", "-qw", assignment});
-}
-
-// Namespaces of earlier runs that were killed before their TearDown (their pid
+// Namespaces of earlier runs that were killed before their Teardown (their pid
 // is gone). Only names with our prefix and a dead pid are touched.
-void RemoveStaleLabs() {
+void RemoveStaleNamespaces() {
   DIR* dir = opendir("/run/netns");
   if (dir == nullptr) return;
   std::vector<std::string> stale;
+  const std::string prefix = kPrefix;
   while (dirent* entry = readdir(dir)) {
     const std::string name = entry->d_name;
-    if (name.rfind("hafwio-", 0) != 0) continue;
-    const pid_t pid = static_cast<pid_t>(std::strtol(name.c_str() + 7, nullptr, 10));
+    if (name.rfind(prefix, 0) != 0) continue;
+    const pid_t pid = static_cast<pid_t>(std::strtol(name.c_str() + prefix.size(), nullptr, 10));
     if (pid > 0 && pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH) stale.push_back(name);
   }
   closedir(dir);
   for (const auto& name : stale) RunCommand({"ip", "netns", "del", name});
 }
 
-Result<void> NetnsLab::Setup() {
-  RemoveStaleLabs();
-  auto fail = [&](const std::string& what) {
-    Teardown();
-    return MakeError(ErrorCode::kIo, "netns lab: " + what);
-  };
-  for (const std::string& ns : {ns_a, ns_b}) {
-    if (RunCommand({"ip", "netns", "add", ns}) != 0) return fail("ip netns add " + ns);
-    created.push_back(ns);
-    for (const char* s : {"net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0",
-                          "net.ipv6.conf.all.forwarding=0"}) {
-      if (Sysctl(ns, s) != 0) return fail(std::string("sysctl ") + s);
-    }
-    if (Ip(ns, {"link", "set", "lo", "up"}) != 0) return fail("lo up");
+}  // namespace
+
+NetnsGroup::NetnsGroup()
+    : tag_(std::to_string(getpid()) + "x" + std::to_string(group_sequence++)) {}
+
+NetnsGroup::~NetnsGroup() { Teardown(); }
+
+Result<std::string> NetnsGroup::Add(const std::string& role) {
+  if (created_.empty()) RemoveStaleNamespaces();
+  const std::string ns = kPrefix + tag_ + "-" + role;
+  if (RunCommand({"ip", "netns", "add", ns}) != 0) {
+    return MakeError(ErrorCode::kIo, "netns: ip netns add " + ns);
   }
+  created_.push_back(ns);
+  for (const char* s : {"net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0",
+                        "net.ipv6.conf.all.forwarding=0"}) {
+    if (Sysctl(ns, s) != 0) return MakeError(ErrorCode::kIo, "netns: sysctl " + std::string(s));
+  }
+  if (Ip(ns, {"link", "set", "lo", "up"}) != 0) {
+    return MakeError(ErrorCode::kIo, "netns: lo up in " + ns);
+  }
+  return ns;
+}
+
+Result<void> NetnsGroup::AddVeth(const std::string& ns_a, const std::string& if_a,
+                                 const std::string& ns_b, const std::string& if_b) {
   if (Ip(ns_a, {"link", "add", if_a, "type", "veth", "peer", "name", if_b, "netns", ns_b}) != 0) {
-    return fail("veth");
-  }
-  if (Ip(ns_a, {"addr", "add", "192.0.2.1/24", "dev", if_a}) != 0 ||
-      Ip(ns_b, {"addr", "add", "192.0.2.2/24", "dev", if_b}) != 0) {
-    return fail("addresses");
-  }
-  if (Ip(ns_a, {"link", "set", if_a, "up"}) != 0 || Ip(ns_b, {"link", "set", if_b, "up"}) != 0) {
-    return fail("link up");
+    return MakeError(ErrorCode::kIo, "netns: veth " + if_a + " <-> " + if_b);
   }
   return {};
 }
 
-void NetnsLab::Teardown() {
-  for (const std::string& ns : created) RunCommand({"ip", "netns", "del", ns});
-  created.clear();
+void NetnsGroup::Teardown() {
+  for (const std::string& ns : created_) RunCommand({"ip", "netns", "del", ns});
+  created_.clear();
 }
 
-NetnsSwitchLab::NetnsSwitchLab() {
-  const int seq = lab_sequence++;
-  const std::string tag = std::to_string(getpid()) + "x" + std::to_string(seq);
-  ns_a = "hafwio-" + tag + "-a";
-  ns_b = "hafwio-" + tag + "-b";
-  ns_c = "hafwio-" + tag + "-c";
-}
-
-NetnsSwitchLab::~NetnsSwitchLab() { Teardown(); }
-
-int NetnsSwitchLab::Ip(const std::string& ns, const std::vector<std::string>& args) {
+int NetnsGroup::Ip(const std::string& ns, const std::vector<std::string>& args) {
   std::vector<std::string> argv = {"ip", "-n", ns};
   argv.insert(argv.end(), args.begin(), args.end());
   return RunCommand(argv);
 }
 
-int NetnsSwitchLab::Exec(const std::string& ns, const std::vector<std::string>& argv,
-                         std::string* out) {
+int NetnsGroup::Exec(const std::string& ns, const std::vector<std::string>& argv,
+                     std::string* out) {
   std::vector<std::string> full = {"ip", "netns", "exec", ns};
   full.insert(full.end(), argv.begin(), argv.end());
   return RunCommandCapture(full, out);
 }
 
+int NetnsGroup::Sysctl(const std::string& ns, const std::string& assignment) {
+  return Exec(ns, {"sysctl", "-qw", assignment});
+}
+
+NetnsLab::NetnsLab() {
+  // IFNAMSIZ is 16: "hc" + pid (<= 7 digits) + "x" + seq + "a" fits.
+  if_a = "hc" + group.Tag() + "a";
+  if_b = "hc" + group.Tag() + "b";
+}
+
+Result<void> NetnsLab::Setup() {
+  auto fail = [&](const Error& error) {
+    Teardown();
+    return tl::unexpected(error);
+  };
+  auto a = group.Add("a");
+  if (!a) return fail(a.error());
+  ns_a = *a;
+  auto b = group.Add("b");
+  if (!b) return fail(b.error());
+  ns_b = *b;
+  if (auto veth = group.AddVeth(ns_a, if_a, ns_b, if_b); !veth) return fail(veth.error());
+  if (Ip(ns_a, {"addr", "add", "192.0.2.1/24", "dev", if_a}) != 0 ||
+      Ip(ns_b, {"addr", "add", "192.0.2.2/24", "dev", if_b}) != 0) {
+    return fail(Error{ErrorCode::kIo, "netns lab: addresses"});
+  }
+  if (Ip(ns_a, {"link", "set", if_a, "up"}) != 0 || Ip(ns_b, {"link", "set", if_b, "up"}) != 0) {
+    return fail(Error{ErrorCode::kIo, "netns lab: link up"});
+  }
+  return {};
+}
+
 Result<void> NetnsSwitchLab::Setup() {
-  RemoveStaleLabs();
   auto fail = [&](const std::string& what) {
     Teardown();
     return MakeError(ErrorCode::kIo, "netns switch lab: " + what);
   };
-  for (const std::string& ns : {ns_a, ns_b, ns_c}) {
-    if (RunCommand({"ip", "netns", "add", ns}) != 0) return fail("ip netns add " + ns);
-    created.push_back(ns);
-    for (const char* s : {"net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0",
-                          "net.ipv6.conf.all.forwarding=0"}) {
-      if (Exec(ns, {"sysctl", "-qw", s}) != 0) return fail(std::string("sysctl ") + s);
-    }
-    if (Ip(ns, {"link", "set", "lo", "up"}) != 0) return fail("lo up");
+  for (auto [role, ns] : {std::pair{"a", &ns_a}, std::pair{"b", &ns_b}, std::pair{"c", &ns_c}}) {
+    auto made = group.Add(role);
+    if (!made) return fail(made.error().context);
+    *ns = *made;
   }
   if (Ip(ns_c, {"link", "add", bridge, "type", "bridge", "forward_delay", "0", "stp_state", "0",
                 "mcast_snooping", "0"}) != 0) {
@@ -205,8 +213,7 @@ Result<void> NetnsSwitchLab::Setup() {
   }
   const std::pair<const std::string*, const char*> nodes[] = {{&ns_a, "pa"}, {&ns_b, "pb"}};
   for (const auto& [ns, port] : nodes) {
-    if (Ip(ns_c, {"link", "add", port, "type", "veth", "peer", "name", node_if, "netns", *ns}) !=
-            0 ||
+    if (!group.AddVeth(ns_c, port, *ns, node_if) ||
         Ip(ns_c, {"link", "set", port, "master", bridge, "up"}) != 0) {
       return fail(std::string("port ") + port);
     }
@@ -223,11 +230,6 @@ Result<void> NetnsSwitchLab::Setup() {
     return fail("link up");
   }
   return {};
-}
-
-void NetnsSwitchLab::Teardown() {
-  for (const std::string& ns : created) RunCommand({"ip", "netns", "del", ns});
-  created.clear();
 }
 
 ScopedNetns::ScopedNetns(const std::string& ns) {
@@ -255,13 +257,15 @@ void NetnsLabTest::SetUp() {
 
 FrameCapture::FrameCapture(const std::string& ns, const std::string& ifname) {
   ScopedNetns in(ns);
+  if (!in.Ok()) return;
   fd_ = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
-  auto link = QueryLink(ifname);
-  if (!in.Ok() || fd_ < 0 || !link) return;
+  // Inside the namespace, so if_nametoindex asks the right one.
+  const unsigned ifindex = if_nametoindex(ifname.c_str());
+  if (fd_ < 0 || ifindex == 0) return;
   sockaddr_ll to{};
   to.sll_family = AF_PACKET;
   to.sll_protocol = htons(ETH_P_ALL);
-  to.sll_ifindex = link->ifindex;
+  to.sll_ifindex = static_cast<int>(ifindex);
   if (bind(fd_, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != 0) return;
   // The receive timeout lets Collect look at its deadline.
   timeval tv{0, 50000};
@@ -285,16 +289,28 @@ bool FrameCapture::ReceiveIncoming(std::vector<uint8_t>& frame) {
 }
 
 int CountAddressesOn(const std::string& ifname, const std::vector<IpPrefix>& prefixes) {
-  auto link = QueryLink(ifname);
-  auto am = AddressManager::Open();
-  if (!link || !am) return -1;
-  auto list = am->List(link->ifindex);
-  if (!list) return -1;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return -1;
   int n = 0;
-  for (const auto& entry : *list) {
-    for (const auto& p : prefixes) n += entry.prefix.address == p.address ? 1 : 0;
+  for (const ifaddrs* entry = list; entry != nullptr; entry = entry->ifa_next) {
+    if (entry->ifa_addr == nullptr || ifname != entry->ifa_name) continue;
+    std::optional<IpAddress> address;
+    if (entry->ifa_addr->sa_family == AF_INET) {
+      const auto* in4 = reinterpret_cast<const sockaddr_in*>(entry->ifa_addr);
+      std::array<uint8_t, 4> bytes;
+      std::memcpy(bytes.data(), &in4->sin_addr, bytes.size());
+      address = IpAddress::V4(bytes);
+    } else if (entry->ifa_addr->sa_family == AF_INET6) {
+      const auto* in6 = reinterpret_cast<const sockaddr_in6*>(entry->ifa_addr);
+      std::array<uint8_t, 16> bytes;
+      std::memcpy(bytes.data(), &in6->sin6_addr, bytes.size());
+      address = IpAddress::V6(bytes);
+    }
+    if (!address) continue;
+    for (const auto& p : prefixes) n += p.address == *address ? 1 : 0;
   }
+  freeifaddrs(list);
   return n;
 }
 
-}  // namespace hafw::carp::io::testing
+}  // namespace hafw::testkit

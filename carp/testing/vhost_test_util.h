@@ -1,7 +1,7 @@
 #pragma once
 
-// Helpers shared by the election tests: configs, signed peer advertisements,
-// and readable views of action lists. Test-only (no library links this).
+// Helpers shared by the carp tests: configs, signed peer advertisements,
+// and readable views of action lists. Test-only (hafw_carp_testing).
 
 #include <string>
 #include <variant>

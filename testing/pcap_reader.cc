@@ -1,9 +1,9 @@
-#include "carp/testing/pcap_reader.h"
+#include "testing/pcap_reader.h"
 
 #include <fstream>
 #include <iterator>
 
-namespace hafw::carp::testing {
+namespace hafw::testkit {
 namespace {
 
 constexpr size_t kGlobalHeaderSize = 24;
@@ -114,4 +114,4 @@ Result<Ipv4Packet> ParseEthernetIpv4(std::span<const uint8_t> frame) {
   return packet;
 }
 
-}  // namespace hafw::carp::testing
+}  // namespace hafw::testkit

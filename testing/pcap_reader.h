@@ -12,7 +12,7 @@
 #include "common/ip_address.h"
 #include "common/result.h"
 
-namespace hafw::carp::testing {
+namespace hafw::testkit {
 
 inline constexpr uint32_t kLinkTypeEthernet = 1;
 
@@ -47,4 +47,4 @@ struct Ipv4Packet {
 // The payload span points into `frame`.
 Result<Ipv4Packet> ParseEthernetIpv4(std::span<const uint8_t> frame);
 
-}  // namespace hafw::carp::testing
+}  // namespace hafw::testkit
