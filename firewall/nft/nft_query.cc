@@ -8,6 +8,7 @@
 #include <linux/netfilter/nf_tables.h>
 
 #include <array>
+#include <cerrno>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -40,7 +41,7 @@ int CommentAttr(const nftnl_udata* attr, void* data) {
 }  // namespace
 
 Result<NftQuery> NftQuery::Open() {
-  auto socket = NetfilterSocket::Open();
+  auto socket = netlink::NetlinkSocket::Open(netlink::Protocol::kNetfilter);
   if (!socket) return tl::unexpected(socket.error());
   return NftQuery(std::move(*socket));
 }
@@ -75,7 +76,7 @@ Result<std::optional<TableInfo>> NftQuery::GetTable(std::string_view name) {
       },
       "nftables: get table inet " + table_name);
   if (!r) {
-    if (r.error().code == ErrorCode::kNotFound) return std::optional<TableInfo>{};
+    if (r.error().sys_errno == ENOENT) return std::optional<TableInfo>{};
     return tl::unexpected(r.error());
   }
   if (malformed || !info) {

@@ -8,10 +8,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "common/result.h"
 #include "firewall/core/drop_reason.h"
-#include "firewall/nft/netfilter_socket.h"
+#include "netlink/netlink_socket.h"
 
 namespace hafw::firewall::nft {
 
@@ -40,8 +41,8 @@ class NftQuery {
   Result<DropCounters> ReadCounters(std::string_view name);
 
  private:
-  explicit NftQuery(NetfilterSocket socket) : socket_(std::move(socket)) {}
-  NetfilterSocket socket_;
+  explicit NftQuery(netlink::NetlinkSocket socket) : socket_(std::move(socket)) {}
+  netlink::NetlinkSocket socket_;
 };
 
 }  // namespace hafw::firewall::nft

@@ -54,7 +54,11 @@ Result<std::unique_ptr<TableKeeper>> TableKeeper::Create(boost::asio::io_context
   if (!session) return tl::unexpected(session.error());
   auto query = NftQuery::Open();
   if (!query) return tl::unexpected(query.error());
-  auto notifications = NetfilterSocket::Open(NFNLGRP_NFTABLES, kNotificationBuffer);
+  netlink::SocketOptions socket_options;
+  socket_options.protocol = netlink::Protocol::kNetfilter;
+  socket_options.groups = {NFNLGRP_NFTABLES};
+  socket_options.receive_buffer_bytes = kNotificationBuffer;
+  auto notifications = netlink::NetlinkSocket::Open(socket_options);
   if (!notifications) return tl::unexpected(notifications.error());
   // Check mode: the kernel validates the flag and aborts; nothing is created.
   std::optional<Error> owner_refused;
@@ -71,7 +75,7 @@ Result<std::unique_ptr<TableKeeper>> TableKeeper::Create(boost::asio::io_context
 
 TableKeeper::TableKeeper(boost::asio::io_context& io, KeeperOptions options, NoticeFn on_notice,
                          const Clock& clock, std::unique_ptr<NftSession> session, NftQuery query,
-                         NetfilterSocket notifications, bool owner_supported)
+                         netlink::NetlinkSocket notifications, bool owner_supported)
     : options_(options),
       on_notice_(std::move(on_notice)),
       clock_(clock),
@@ -80,11 +84,7 @@ TableKeeper::TableKeeper(boost::asio::io_context& io, KeeperOptions options, Not
       notifications_(std::move(notifications)),
       notification_fd_(io, ::dup(notifications_.Fd())),
       restore_timer_(io),
-      owner_active_(owner_supported) {
-  on_message_ = [this](const nlmsghdr& msg) {
-    if (plan_ && watch_ && HandleNotification(msg, *watch_)) restore_wanted_ = true;
-  };
-}
+      owner_active_(owner_supported) {}
 
 TableKeeper::~TableKeeper() {
   // A destructor must not throw; Stop() reports through its Result and the
@@ -248,12 +248,14 @@ void TableKeeper::WaitForNotifications() {
 
 void TableKeeper::OnNotifications() {
   for (int round = 0; round < kReadRounds; ++round) {
-    auto status = notifications_.ReadEvents(on_message_);
-    if (!status) {
-      status_.last_error = status.error().ToString();
+    auto read = notifications_.ReadEvents([this](const nlmsghdr& msg) {
+      if (plan_ && watch_ && HandleNotification(msg, *watch_)) restore_wanted_ = true;
+    });
+    if (!read) {
+      status_.last_error = read.error().ToString();
       break;
     }
-    if (*status == NetfilterSocket::ReadStatus::kOverrun) {
+    if (read->status == netlink::EventStatus::kOverrun) {
       notifications_.DiscardPending();
       if (watch_) watch_->OnOverrun();
       ++status_.notifications_lost;
@@ -263,7 +265,7 @@ void TableKeeper::OnNotifications() {
       }
       continue;
     }
-    if (*status == NetfilterSocket::ReadStatus::kDrained) break;
+    if (read->status == netlink::EventStatus::kDrained) break;
   }
   if (restore_wanted_ && plan_) ScheduleRestore();
   restore_wanted_ = false;

@@ -28,9 +28,9 @@
 #include "firewall/core/firewall_plan.h"
 #include "firewall/core/table_watch.h"
 #include "firewall/nft/firewall_table.h"
-#include "firewall/nft/netfilter_socket.h"
 #include "firewall/nft/nft_query.h"
 #include "firewall/nft/nft_session.h"
+#include "netlink/netlink_socket.h"
 
 namespace hafw::firewall::nft {
 
@@ -90,7 +90,7 @@ class TableKeeper final : public FirewallTable {
 
   TableKeeper(boost::asio::io_context& io, KeeperOptions options, NoticeFn on_notice,
               const Clock& clock, std::unique_ptr<NftSession> session, NftQuery query,
-              NetfilterSocket notifications, bool owner_supported);
+              netlink::NetlinkSocket notifications, bool owner_supported);
 
   Result<void> Put(const FirewallPlan& plan, Cause cause);
   // Whether an existing table may be replaced, and the notice that says so.
@@ -107,10 +107,9 @@ class TableKeeper final : public FirewallTable {
   const Clock& clock_;
   std::unique_ptr<NftSession> session_;
   NftQuery query_;
-  NetfilterSocket notifications_;
+  netlink::NetlinkSocket notifications_;
   boost::asio::posix::stream_descriptor notification_fd_;
   boost::asio::steady_timer restore_timer_;
-  std::function<void(const nlmsghdr&)> on_message_;  // made once: no allocation per read
   bool owner_active_;
   std::optional<FirewallPlan> plan_;  // set while running
   std::optional<TableWatch> watch_;

@@ -17,15 +17,15 @@
 
 #include <gtest/gtest.h>
 
-#include "carp/io/netns_lab.h"
 #include "firewall/core/table_text.h"
 #include "firewall/testing/nft_lab.h"
+#include "testing/netns_lab.h"
 
 namespace hafw::firewall::nft {
 namespace {
 
-using carp::io::testing::RunUntil;
-using carp::io::testing::ScopedNetns;
+using testkit::RunUntil;
+using testkit::ScopedNetns;
 using namespace hafw::firewall::testing;  // NOLINT(google-build-using-namespace)
 
 // A ruleset as an operator writes it: strict filter chains of their own.
@@ -50,7 +50,7 @@ table ip nat {
 }
 )";
 
-class TableKeeperTest : public carp::io::testing::NetnsLabTest {
+class TableKeeperTest : public testkit::NetnsLabTest {
  protected:
   void SetUp() override {
     NetnsLabTest::SetUp();
@@ -346,7 +346,8 @@ TEST_F(TableKeeperTest, APlainTableIsRestoredAfterTheUsersFlushRuleset) {
   const std::string ours = ListOurs();
   const auto flushed_at = std::chrono::steady_clock::now();
   ASSERT_EQ(NftFile(lab_.ns_b, kUserRuleset), 0);
-  ASSERT_TRUE(RunUntil(io_, [&] { return keeper->Status().restores == 1; }));
+  ASSERT_TRUE(RunUntil(
+      io_, [&] { return keeper->Status().restores == 1; }, std::chrono::seconds(2)));
   const auto healed_in = std::chrono::steady_clock::now() - flushed_at;
   EXPECT_LT(healed_in, std::chrono::seconds(1));
   EXPECT_EQ(ListOurs(), ours);  // same rules, same counts
@@ -371,7 +372,8 @@ TEST_F(TableKeeperTest, APlainTableReplacesASavedCopyTheUserLoadsBack) {
   saved.erase(sync, saved.find("\t}\n", sync) + 3 - sync);
   saved.replace(saved.find("jump sync"), 9, "accept");
   ASSERT_EQ(NftFile(lab_.ns_b, saved), 0);
-  ASSERT_TRUE(RunUntil(io_, [&] { return keeper->Status().restores == 1; }));
+  ASSERT_TRUE(RunUntil(
+      io_, [&] { return keeper->Status().restores == 1; }, std::chrono::seconds(2)));
   EXPECT_NE(ListOurs().find("chain sync {"), std::string::npos);
 }
 

@@ -10,20 +10,20 @@
 
 #include <gtest/gtest.h>
 
-#include "carp/io/netns_lab.h"
 #include "firewall/nft/table_keeper.h"
 #include "firewall/testing/nft_lab.h"
+#include "testing/netns_lab.h"
 
 namespace hafw::firewall::nft {
 namespace {
 
-using carp::io::testing::RunUntil;
-using carp::io::testing::ScopedNetns;
+using testkit::RunUntil;
+using testkit::ScopedNetns;
 using namespace hafw::firewall::testing;  // NOLINT(google-build-using-namespace)
 
 IpAddress Ip(const char* text) { return *IpAddress::Parse(text); }
 
-class TableTrafficTest : public carp::io::testing::NetnsLabTest {
+class TableTrafficTest : public testkit::NetnsLabTest {
  protected:
   void SetUp() override {
     NetnsLabTest::SetUp();

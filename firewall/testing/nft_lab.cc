@@ -15,13 +15,13 @@
 #include <cstring>
 #include <sstream>
 
-#include "carp/io/netns_lab.h"
+#include "testing/netns_lab.h"
 
 namespace hafw::firewall::testing {
 
-using carp::io::testing::RunCommand;
-using carp::io::testing::RunCommandCapture;
-using carp::io::testing::ScopedNetns;
+using testkit::RunCommand;
+using testkit::RunCommandCapture;
+using testkit::ScopedNetns;
 
 namespace {
 
