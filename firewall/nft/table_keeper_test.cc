@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -350,6 +351,8 @@ TEST_F(TableKeeperTest, APlainTableIsRestoredAfterTheUsersFlushRuleset) {
       io_, [&] { return keeper->Status().restores == 1; }, std::chrono::seconds(2)));
   const auto healed_in = std::chrono::steady_clock::now() - flushed_at;
   EXPECT_LT(healed_in, std::chrono::seconds(1));
+  std::printf("healed %.1f ms after the user's nft -f\n",
+              std::chrono::duration<double, std::milli>(healed_in).count());
   EXPECT_EQ(ListOurs(), ours);  // same rules, same counts
   EXPECT_EQ(Count(KeeperEvent::kRestored), 1);
   // Their ruleset is in place beside ours.
@@ -375,6 +378,24 @@ TEST_F(TableKeeperTest, APlainTableReplacesASavedCopyTheUserLoadsBack) {
   ASSERT_TRUE(RunUntil(
       io_, [&] { return keeper->Status().restores == 1; }, std::chrono::seconds(2)));
   EXPECT_NE(ListOurs().find("chain sync {"), std::string::npos);
+}
+
+TEST_F(TableKeeperTest, ARestoreLeavesATableOfItsNameThatIsNotOursAlone) {
+  auto keeper = MakeKeeper({.owner_flag = false});
+  ASSERT_NE(keeper, nullptr);
+  ASSERT_TRUE(keeper->Apply(plan_));
+  ASSERT_EQ(NftFile(lab_.ns_b, "flush ruleset\ntable inet hafw {\n\tchain theirs {\n\t}\n}\n"), 0);
+  ASSERT_TRUE(RunUntil(
+      io_, [&] { return keeper->Status().restore_failures == 1; }, std::chrono::seconds(2)));
+  EXPECT_EQ(Count(KeeperEvent::kRestoreFailed), 1);
+  EXPECT_NE(ListOurs().find("chain theirs"), std::string::npos);
+  // Not retried on its own: it waits for the table's owner to act.
+  io_.restart();
+  io_.run_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(keeper->Status().restore_failures, 1U);
+  // Stop does not remove it either.
+  EXPECT_TRUE(keeper->Stop());
+  EXPECT_NE(ListOurs().find("chain theirs"), std::string::npos);
 }
 
 }  // namespace
