@@ -5,6 +5,7 @@
 
 #include <utility>
 
+#include "firewall/core/ruleset_check.h"
 #include "firewall/core/table_text.h"
 #include "firewall/nft/nft_notifications.h"
 
@@ -235,6 +236,14 @@ Result<DropCounters> TableKeeper::ReadCounters() {
   }
   last_counters_ = *counters;
   return *counters;
+}
+
+Result<std::string> TableKeeper::UserRuleset() {
+  auto listed = session_->Run("list ruleset");
+  if (!listed) return tl::unexpected(listed.error());
+  const std::string name =
+      status_.table_name.empty() ? std::string(kDefaultTableName) : status_.table_name;
+  return RemoveTableFromListing(*listed, name);
 }
 
 void TableKeeper::WaitForNotifications() {

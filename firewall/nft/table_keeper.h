@@ -82,6 +82,10 @@ class TableKeeper final : public FirewallTable {
   Result<DropCounters> ReadCounters() override;
   TableStatus Status() const override { return status_; }
 
+  // The live ruleset as `nft list ruleset` prints it, without our table: what
+  // the start-up check (ruleset_probe.h) evaluates.
+  Result<std::string> UserRuleset();
+
   // The netlink port that owns the table (NftSession::PortId).
   uint32_t SessionPort() const { return session_->PortId(); }
 

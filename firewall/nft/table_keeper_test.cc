@@ -18,6 +18,7 @@
 
 #include <gtest/gtest.h>
 
+#include "firewall/core/ruleset_check.h"
 #include "firewall/core/table_text.h"
 #include "firewall/testing/nft_lab.h"
 #include "testing/netns_lab.h"
@@ -213,7 +214,7 @@ TEST_F(TableKeeperTest, StopRemovesTheTableAndLeavesTheUsersRulesetAsItWas) {
   ASSERT_TRUE(keeper->Apply(changed));
   const std::string with_ours = ListRuleset(lab_.ns_b);
   EXPECT_NE(with_ours.find("table inet hafw"), std::string::npos);
-  EXPECT_EQ(WithoutTable(with_ours, "hafw"), user);
+  EXPECT_EQ(RemoveTableFromListing(with_ours, "hafw"), user);
   ASSERT_TRUE(keeper->Stop());
   EXPECT_EQ(ListRuleset(lab_.ns_b), user);
   EXPECT_FALSE(Table());
@@ -356,7 +357,7 @@ TEST_F(TableKeeperTest, APlainTableIsRestoredAfterTheUsersFlushRuleset) {
   EXPECT_EQ(ListOurs(), ours);  // same rules, same counts
   EXPECT_EQ(Count(KeeperEvent::kRestored), 1);
   // Their ruleset is in place beside ours.
-  const std::string user = WithoutTable(ListRuleset(lab_.ns_b), "hafw");
+  const std::string user = RemoveTableFromListing(ListRuleset(lab_.ns_b), "hafw");
   EXPECT_NE(user.find("table inet filter"), std::string::npos);
   // Our own restore caused no second one.
   io_.restart();

@@ -98,26 +98,6 @@ std::string ListRuleset(const std::string& ns) {
   return out;
 }
 
-std::string WithoutTable(const std::string& text, const std::string& name) {
-  std::istringstream in(text);
-  std::string out;
-  std::string line;
-  bool skipping = false;
-  const std::string head = "table inet " + name + " {";
-  while (std::getline(in, line)) {
-    if (!skipping && line.rfind(head, 0) == 0) {
-      skipping = true;
-      continue;
-    }
-    if (skipping) {
-      if (line == "}") skipping = false;
-      continue;
-    }
-    out += line + "\n";
-  }
-  return out;
-}
-
 std::string Normalized(const std::string& text) {
   std::istringstream in(text);
   std::vector<std::string> lines;

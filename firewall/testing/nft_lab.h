@@ -44,8 +44,6 @@ int Nft(const std::string& ns, const std::vector<std::string>& args, std::string
 // `nft -f <file holding text>` in `ns`.
 int NftFile(const std::string& ns, const std::string& text);
 std::string ListRuleset(const std::string& ns);
-// `text` without the block of `table inet <name>` (as `nft list ruleset` prints it).
-std::string WithoutTable(const std::string& text, const std::string& name);
 // A listing and our rendering made comparable: no "# progname" comments, no
 // blank lines, set elements on one line, indentation and protocol names
 // ("vrrp" for 112) as the renderer writes them.
