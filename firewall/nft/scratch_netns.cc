@@ -12,8 +12,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -24,6 +26,8 @@ namespace hafw::firewall::nft {
 namespace {
 
 constexpr const char* kThreadNetns = "/proc/thread-self/ns/net";
+// IF_OPER_UP of linux/if.h, which cannot be included beside net/if.h.
+constexpr uint8_t kOperUp = 6;
 
 nlmsghdr* PutLink(std::vector<char>& buffer, uint16_t flags, int ifindex) {
   nlmsghdr* nlh = mnl_nlmsg_put_header(buffer.data());
@@ -45,6 +49,53 @@ Result<void> LinkUp(netlink::NetlinkSocket& socket, const std::string& ifname) {
   ifi->ifi_flags = IFF_UP;
   ifi->ifi_change = IFF_UP;
   return socket.Transact(nlh, nullptr, "scratch netns: " + ifname + " up");
+}
+
+// Whether `ifname` is operationally up: the kernel's link watcher has seen
+// its carrier and activated its queue. Until then a veth end drops what is
+// sent through it, and the link watcher may take up to a second.
+Result<bool> OperUp(netlink::NetlinkSocket& socket, const std::string& ifname) {
+  std::vector<char> buffer(netlink::kRequestBufferSize);
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buffer.data());
+  nlh->nlmsg_type = RTM_GETLINK;
+  nlh->nlmsg_flags = NLM_F_REQUEST;
+  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  ifi->ifi_family = AF_UNSPEC;
+  mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname.c_str());
+  bool up = false;
+  auto done = socket.Transact(
+      nlh,
+      [&](const nlmsghdr& msg) {
+        if (msg.nlmsg_type != RTM_NEWLINK) return;
+        mnl_attr_parse(
+            &msg, sizeof(ifinfomsg),
+            [](const nlattr* attr, void* data) {
+              if (mnl_attr_get_type(attr) == IFLA_OPERSTATE &&
+                  mnl_attr_validate(attr, MNL_TYPE_U8) >= 0) {
+                *static_cast<bool*>(data) = mnl_attr_get_u8(attr) == kOperUp;
+              }
+              return MNL_CB_OK;
+            },
+            &up);
+      },
+      "scratch netns: state of " + ifname);
+  if (!done) return tl::unexpected(done.error());
+  return up;
+}
+
+// Waits (bounded) until `ifname` is operationally up.
+Result<void> WaitOperUp(netlink::NetlinkSocket& socket, const std::string& ifname) {
+  constexpr auto kLimit = std::chrono::seconds(3);
+  const auto deadline = std::chrono::steady_clock::now() + kLimit;
+  for (;;) {
+    auto up = OperUp(socket, ifname);
+    if (!up) return tl::unexpected(up.error());
+    if (*up) return {};
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return MakeError(ErrorCode::kUnavailable, "scratch netns: " + ifname + " never came up");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 }  // namespace
@@ -136,10 +187,19 @@ Result<void> ScratchNetns::AddVeth(const std::string& name, ScratchNetns& peer,
   auto up = peer.Run([&]() -> Result<void> {
     auto socket = netlink::NetlinkSocket::Open(netlink::Protocol::kRoute);
     if (!socket) return tl::unexpected(socket.error());
-    return LinkUp(*socket, peer_name);
+    auto linked = LinkUp(*socket, peer_name);
+    if (!linked) return linked;
+    return WaitOperUp(*socket, peer_name);
   });
   if (!up) return tl::unexpected(up.error());
-  return *up;
+  if (!*up) return *up;
+  auto ready = Run([&]() -> Result<void> {
+    auto socket = netlink::NetlinkSocket::Open(netlink::Protocol::kRoute);
+    if (!socket) return tl::unexpected(socket.error());
+    return WaitOperUp(*socket, name);
+  });
+  if (!ready) return tl::unexpected(ready.error());
+  return *ready;
 }
 
 Result<void> ScratchNetns::AddAddress(const std::string& ifname, const IpPrefix& prefix) {

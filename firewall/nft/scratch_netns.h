@@ -44,7 +44,8 @@ class ScratchNetns {
     }
   }
 
-  // A veth pair, `name` here and `peer_name` in `peer`, both up.
+  // A veth pair, `name` here and `peer_name` in `peer`, both up; returns
+  // once both are operationally up (they pass traffic).
   Result<void> AddVeth(const std::string& name, ScratchNetns& peer, const std::string& peer_name);
   // `prefix` on `ifname` (IPv6 without duplicate address detection).
   Result<void> AddAddress(const std::string& ifname, const IpPrefix& prefix);
