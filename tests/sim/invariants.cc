@@ -108,6 +108,7 @@ void InvariantChecker::OnNodeUp(TimePoint now, int node) {
   for (size_t k = 0; k < s.vhids.size(); ++k) {
     tracks_[k][node] = Track{};
     tracks_[k][node].since = now;
+    tracks_[k][node].demotion = view_.ExpectedDemotion(node, s.vhids[k].interface);
     const VhostEngine* engine = view_.Engine(node, k);
     if (engine == nullptr) {
       Fail(now, "C1", fmt::format("{}: vhid missing after Add", Name(node, k)));
@@ -161,16 +162,23 @@ void InvariantChecker::OnNodeStopping(TimePoint now, int node) {
 void InvariantChecker::OnDemotionChanged(TimePoint now, int node) {
   const Scenario& s = view_.Spec();
   for (size_t k = 0; k < s.vhids.size(); ++k) {
+    const std::string& iface = s.vhids[k].interface;
+    const uint8_t mine = view_.ExpectedDemotion(node, iface);
+    // Only a vhid whose demotion rose with this event: the engine advertises at
+    // once only when its demotion changes (OpenBSD's carp_send_ad_all, §3.6). A
+    // link-down elsewhere (dmz is in no explicit group) leaves lan/wan alone, and
+    // a less-demoted peer that restarted since the last advertisement takes over
+    // at the next regular one (master-demoted, §3.3), up to one interval later.
+    // Arming on every link-down made generator-1 seeds 7038242 and 7038543 fail.
+    if (mine <= tracks_[k][node].demotion) continue;
     // Only a sole MASTER is judged: next to another MASTER (a dual-master episode
     // still being resolved), X yields at that master's next advertisement (S1/L1).
     if (tracks_[k][node].role != VhostState::kMaster || Masters(k).size() != 1) continue;
     // As for B1: an older, undemoted advertisement still in flight may arrive after
     // the demoted one and legitimately undo the takeover.
     if (now - tracks_[k][node].advert_global <= view_.MaxDelay()) continue;
-    const std::string& iface = s.vhids[k].interface;
     std::vector<int> eligible = Eligible(k);
     if (!view_.Clean(iface, eligible)) continue;
-    const uint8_t mine = view_.ExpectedDemotion(node, iface);
     const bool someone_better = std::any_of(eligible.begin(), eligible.end(), [&](int n) {
       return n != node && view_.ExpectedDemotion(n, iface) < mine;
     });
@@ -393,6 +401,7 @@ void InvariantChecker::Check(TimePoint now) {
              fmt::format("{}: engine demotion {} but the groups give {}", Name(n, k),
                          engine->Status().demote, demote));
       }
+      tracks_[k][n].demotion = demote;
       if (t.vips != (t.role == VhostState::kMaster)) {
         Fail(now, "C1",
              fmt::format("{}: VIPs {} while {}", Name(n, k), t.vips ? "installed" : "absent",

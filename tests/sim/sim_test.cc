@@ -4,9 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <map>
 #include <set>
+#include <sstream>
+#include <string>
 
+#include "tests/sim/captured_scenarios.h"
 #include "tests/sim/drift_clock.h"
 #include "tests/sim/event_queue.h"
 #include "tests/sim/invariants.h"
@@ -311,6 +315,37 @@ TEST(InvariantCheckerTest, RejectsAWrongDemoteByteAndTheFlappingPreferredMaster)
   EXPECT_EQ(d.Violations().front().invariant, "T3");
 }
 
+// G1's yield check is armed by a rise of the vhid's demotion only: an event that
+// leaves it unchanged (a link-down on an interface in no shared group) makes the
+// engine send nothing, so a peer that has not heard the master yet may take up to
+// an interval (seeds 7038242, 7038543). A rise must still be judged.
+TEST(InvariantCheckerTest, DemotedMasterMustYieldOnlyWhenItsDemotionRose) {
+  FakeView view(2);
+  view.demotion[0] = 2;  // n0 is MASTER while demoted; n1 (demotion 0) starts later
+  InvariantChecker c(view);
+  c.OnDisturbance(TimePoint{});
+  Change(c, TimePoint{}, 0, BatchCause::kStart, VhostState::kInit, VhostState::kBackup,
+         TransitionCause::kStarted);
+  Change(c, At(Seconds(3)), 0, BatchCause::kTimer, VhostState::kBackup, VhostState::kMaster,
+         TransitionCause::kMasterDown, Ad(0, /*demote=*/2));
+  c.OnDisturbance(At(Millis(3200)));
+  Change(c, At(Millis(3200)), 1, BatchCause::kStart, VhostState::kInit, VhostState::kBackup,
+         TransitionCause::kStarted);
+  c.Check(At(Millis(3400)));
+  c.OnDisturbance(At(Millis(3500)));  // a fault that leaves lan/1's demotion alone
+  c.OnDemotionChanged(At(Millis(3500)), 0);
+  c.Check(At(Millis(3500)));
+  c.Check(At(Millis(3600)));
+  for (const Violation& v : c.Violations()) ADD_FAILURE() << v.invariant << " " << v.detail;
+  c.OnDisturbance(At(Millis(3700)));
+  view.demotion[0] = 3;
+  c.OnDemotionChanged(At(Millis(3700)), 0);
+  c.Check(At(Millis(3700)));
+  for (TimePoint t : c.TakeWakeups()) c.Check(t);  // n0 never yields
+  ASSERT_FALSE(c.Violations().empty());
+  EXPECT_EQ(c.Violations().front().invariant, "G1");
+}
+
 TEST(ScenarioTest, GeneratorIsAPureFunctionOfTheSeed) {
   EXPECT_EQ(GenerateScenario(17).Describe(), GenerateScenario(17).Describe());
   EXPECT_NE(GenerateScenario(17).Describe(), GenerateScenario(18).Describe());
@@ -344,6 +379,70 @@ TEST(SimulatorTest, NamedScenariosHold) {
       ADD_FAILURE() << name << ": [" << v.invariant << "] " << v.detail;
     }
     EXPECT_GT(r.stats.adverts, 0u);
+  }
+}
+
+// Runs a scenario with its trace captured; returns the violations and the trace.
+std::pair<std::vector<Violation>, std::string> RunTraced(const Scenario& scenario) {
+  char* buffer = nullptr;
+  size_t size = 0;
+  std::FILE* out = open_memstream(&buffer, &size);
+  RunOptions options;
+  options.verbose = true;
+  options.trace_out = out;
+  RunResult result = Simulator(scenario, options).Run();
+  std::fclose(out);
+  std::string trace(buffer, size);
+  std::free(buffer);
+  return {std::move(result.violations), std::move(trace)};
+}
+
+// The first trace line at or after `from` (seconds) that contains `text`; "" if none.
+std::string FirstLineAfter(const std::string& trace, double from, const std::string& text) {
+  std::istringstream lines(trace);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find(text) != std::string::npos && std::stod(line) >= from) return line;
+  }
+  return "";
+}
+
+// Generator-1 seeds 7038242 and 7038543 failed G1 ("demoted node still MASTER
+// after the demotion"): the "demotion" was a link-down on dmz, which is in no
+// explicit group, so the demoted master's lan/wan demotion did not change and it
+// rightly sent nothing; the peer, restarted shortly before, had not yet heard it
+// and takes over at its next regular advertisement (§3.3). The checker
+// armed its yield check for every vhid of the node instead of those whose
+// demotion rose.
+TEST(CapturedScenarioTest, RestartedPeerTakesOverFromADemotedMasterAtItsNextAdvert) {
+  struct Case {
+    std::string_view name;
+    double link_down_at;
+    std::vector<std::string> takeovers;  // by the restarted peer, after the link-down
+  };
+  const std::vector<Case> cases = {
+      // wan/2 has preempt and the peer the lower advskew: §3.3 checks preempt first.
+      {"g1-restart-7038242", 48.893, {"n0 wan/2 BACKUP -> MASTER (preempted)"}},
+      {"g1-restart-7038543",
+       62.140,
+       {"n1 lan/1 BACKUP -> MASTER (master-demoted)", "n1 wan/2 BACKUP -> MASTER (preempted)"}},
+  };
+  ASSERT_EQ(CapturedScenarioNames().size(), cases.size());
+  for (const Case& c : cases) {
+    const std::optional<Scenario> scenario = CapturedScenario(c.name);
+    ASSERT_TRUE(scenario) << c.name;
+    const auto [violations, trace] = RunTraced(*scenario);
+    for (const Violation& v : violations) {
+      ADD_FAILURE() << c.name << ": [" << v.invariant << "] " << v.detail;
+    }
+    // The capture still reproduces the situation: the link-down, then the
+    // takeover within one advertisement interval (advbase 1 + advskew <= 1 s).
+    const std::string link_down = FirstLineAfter(trace, c.link_down_at, "(link-down)");
+    ASSERT_FALSE(link_down.empty()) << c.name;
+    for (const std::string& takeover : c.takeovers) {
+      const std::string line = FirstLineAfter(trace, c.link_down_at, takeover);
+      ASSERT_FALSE(line.empty()) << c.name << ": " << takeover;
+      EXPECT_LT(std::stod(line) - std::stod(link_down), 2.0) << line;
+    }
   }
 }
 
