@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "carp/core/election.h"
+
 namespace hafw::carp::sim {
 
 namespace {
@@ -12,7 +14,9 @@ namespace {
 constexpr Duration kTimerSlack = Millis(1);
 
 // Advertised timing as one number in 1/256 s (carp-protocol.md §3.3 "mine"/"theirs").
-int TimeValue(int advbase, int advskew) { return advbase * 256 + advskew; }
+int TimeValue(uint8_t advbase, uint8_t advskew) {
+  return static_cast<int>(TimingUnits(advbase, advskew));
+}
 
 std::string Secs(TimePoint t) {
   const int64_t ns = t.time_since_epoch().count();
@@ -24,14 +28,13 @@ std::string Ms(Duration d) { return fmt::format("{:.3f}ms", d.count() / 1e6); }
 }  // namespace
 
 Duration ExpectedMasterDown(const VhidSpec& v, int node) {
-  const Duration base = Seconds(v.advbase);
-  const Duration skew = kSkewUnit * v.advskew[node];
-  return v.rule == MasterDownRule::kClassic ? 3 * base + skew : 3 * (base + skew);
+  return MasterDownInterval(v.advbase, v.advskew[node], v.rule);
 }
 
 Duration ExpectedInterval(const VhidSpec& v, int node) {
-  if (v.advbase == 0 && v.advskew[node] == 0) return kSkewUnit;
-  return Seconds(v.advbase) + kSkewUnit * v.advskew[node];
+  // The configured skew is the advertised one: the simulator never sets
+  // demote_raises_advskew.
+  return AdvertisementInterval(v.advbase, v.advskew[node]);
 }
 
 InvariantChecker::InvariantChecker(const ClusterView& view) : view_(view) {
@@ -333,8 +336,10 @@ void InvariantChecker::JudgePacket(TimePoint now) {
   const bool demoted = d_theirs > d_mine;
   // A bow-out always means "take over now", also at advbase 0 (docs/carp.md).
   const bool rx_bow_out = rx.ad.advbase == kBowOutAdvbase && rx.ad.advskew == kBowOutAdvskew;
+  // The §3.3 row restated on purpose (not carp::BackupShouldTakeOver): R1 is the
+  // independent oracle for the election table. 3 x advbase + advskew/256 < theirs.
   const bool too_slow =
-      rx_bow_out || (v.advbase != 0 && TimeValue(3 * v.advbase, v.advskew[node]) < theirs);
+      rx_bow_out || (v.advbase != 0 && 3 * 256 * v.advbase + v.advskew[node] < theirs);
   const bool takeover = preempt || demoted || too_slow;
   bool cause_ok = false;
   if (change && change->to == VhostState::kMaster) {

@@ -10,8 +10,10 @@
 // partition start/heal, link down/up, loss change, demotion change. H is the
 // time of the latest disturbance. maxdelay is the link model's largest one-way
 // delay (delay + jitter + reorder extra). MDI/interval are each node's
-// master-down interval and advertisement interval (from its config, per
-// carp-protocol.md §3.2), converted to global time through its drifted clock.
+// master-down interval and advertisement interval (from its config through
+// carp::MasterDownInterval / carp::AdvertisementInterval, carp-protocol.md §3.2,
+// advbase 0 and both master-down rules included), converted to global time
+// through its drifted clock.
 //   W = max_E MDI + 2 maxdelay + 1 ms     ("one master-down interval after a fault")
 //   D = max_E MDI + max_E interval + 2 maxdelay + 10 ms   (convergence bound)
 // The preferred node of a vhid is the eligible node with the lowest
@@ -102,7 +104,11 @@ struct ReceivedAd {
   Advertisement ad;
 };
 
-// Expected timing per carp-protocol.md §3.2, computed independently of the engine.
+// A node's timing for vhid `v` from its spec, through carp/core's formulas
+// (carp::MasterDownInterval, carp::AdvertisementInterval: the one source, tested
+// against carp-protocol.md §3.2 in election_test.cc, advbase 0 included). The
+// checker compares the engine's own values with these at boot, which catches a
+// wrong advbase, advskew or rule reaching the engine.
 Duration ExpectedMasterDown(const VhidSpec& v, int node);
 Duration ExpectedInterval(const VhidSpec& v, int node);
 
