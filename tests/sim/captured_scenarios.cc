@@ -3,6 +3,8 @@
 #include <string>
 #include <utility>
 
+#include "tests/sim/scenario_builders.h"
+
 namespace hafw::carp::sim {
 
 namespace {
@@ -10,15 +12,13 @@ namespace {
 constexpr std::string_view kG1Seed7038242 = "g1-restart-7038242";
 constexpr std::string_view kG1Seed7038543 = "g1-restart-7038543";
 
-IpAddress DocAddress(int host) { return IpAddress::V4({192, 0, 2, static_cast<uint8_t>(host)}); }
-
 // The generator-1 frame shared by every capture: lan, wan (group "uplinks") and dmz.
 Scenario Frame(std::string_view name, uint64_t seed, Duration run_for) {
   Scenario s;
   s.name = std::string(name);
   s.seed = seed;
   s.interfaces = {"lan", "wan", "dmz"};
-  s.groups["uplinks"] = {"lan", "wan"};
+  s.groups[std::string(kUplinks)] = {"lan", "wan"};
   s.run_for = run_for;
   return s;
 }

@@ -54,8 +54,9 @@ static int Main(int argc, char** argv) {
   app.add_option("--first", first, "first seed of a soak")->capture_default_str();
   std::string names = "random, all";
   for (std::string_view n : hafw::carp::sim::NamedScenarioNames()) names += ", " + std::string(n);
-  for (std::string_view n : hafw::carp::sim::CapturedScenarioNames())
+  for (std::string_view n : hafw::carp::sim::CapturedScenarioNames()) {
     names += ", " + std::string(n);
+  }
   app.add_option("--scenario", scenario, "one of: " + names)->capture_default_str();
   app.add_flag("--verbose,-v", verbose, "print the event trace");
   app.add_flag("--describe", describe, "print each scenario before running it");
