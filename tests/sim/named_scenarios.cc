@@ -31,21 +31,20 @@ void Advbase0(Scenario& s, Rng& rng, MasterDownRule rule) {
   // FIFO, as in bow-out: no older advertisement may overtake the bow-out.
   s.link.jitter = Duration(0);
   s.link.reorder = 0;
-  auto fault = [&s](FaultKind kind, int node, int64_t start_s, int64_t dur_s) {
+  auto fault = [](FaultKind kind, int node, int64_t start_s, int64_t dur_s) {
     Fault f;
     f.kind = kind;
     f.node = node;
     f.start = Seconds(start_s);
     f.duration = Seconds(dur_s);
-    s.faults.push_back(f);
-    return &s.faults.back();
+    return f;
   };
   auto probe = [&s](P kind, size_t vhid, int node, Duration at) {
     s.probes.push_back(MakeProbe(kind, vhid, node, at));
   };
   for (size_t k = 0; k < 2; ++k) probe(P::kMasterIs, k, 0, Seconds(5));
   // n0 dies silently: n1 takes both over after its own master-down interval.
-  fault(FaultKind::kCrash, 0, 10, 5);
+  s.faults.push_back(fault(FaultKind::kCrash, 0, 10, 5));
   for (size_t k = 0; k < 2; ++k) {
     const Duration n1_down = MasterDownInterval(0, s.vhids[k].advskew[1], rule);
     probe(P::kMasterIs, k, 1, Seconds(10) + n1_down + Millis(50));
@@ -56,15 +55,16 @@ void Advbase0(Scenario& s, Rng& rng, MasterDownRule rule) {
   probe(P::kMasterIs, 1, 1, Seconds(19) + Millis(500));
   // n1 stops: its bow-out makes n0 and n2 take wan/2 over at once (no backup's
   // master-down, at least 293 - 176 ms away, can have fired), n2 yields to n0.
-  fault(FaultKind::kStop, 1, 20, 5);
+  s.faults.push_back(fault(FaultKind::kStop, 1, 20, 5));
   probe(P::kHandedOver, 1, 1, Seconds(20) + Millis(20));
   for (size_t k = 0; k < 2; ++k) probe(P::kMasterIs, k, 0, Seconds(20) + Millis(500));
   for (size_t k = 0; k < 2; ++k) probe(P::kMasterIs, k, 0, Seconds(29));
   // Demoting "uplinks" on n0 moves both vhids to n1 at once; undoing it brings
   // lan/1 back (preempt), wan/2 stays with n1.
-  Fault* demote = fault(FaultKind::kDemote, 0, 30, 10);
-  demote->group = std::string(kUplinks);
-  demote->amount = 1;
+  Fault demote = fault(FaultKind::kDemote, 0, 30, 10);
+  demote.group = std::string(kUplinks);
+  demote.amount = 1;
+  s.faults.push_back(demote);
   for (size_t k = 0; k < 2; ++k) {
     probe(P::kHandedOver, k, 0, Seconds(30) + Millis(20));
     probe(P::kMasterIs, k, 1, Seconds(31));

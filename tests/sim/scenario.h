@@ -100,7 +100,8 @@ struct Scenario {
 // of any other node: the shortest master-down interval (min_skew) outlasts the
 // longest advertisement interval (max_skew) by more than the link's delay
 // spread (jitter, plus reordering), clock drift of up to `max_ppm` either way and
-// kStabilitySlack. Always true from advbase 1 on. At advbase 0 a BACKUP waits
+// kStabilitySlack. From advbase 1 on it holds for any spread below a second
+// (3 x advbase > advbase + 1 s). At advbase 0 a BACKUP waits
 // 3 x its own advskew/256 (both rules), so the skews must stay within a factor
 // of about 3: otherwise a demoted fast node keeps timing out and retaking MASTER
 // next to a slower, less-demoted master that ignores it (docs/carp.md). Random
