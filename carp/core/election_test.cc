@@ -46,6 +46,30 @@ TEST(MasterDownIntervalTest, OpenBsd2025AllZeroIsThreeUnits) {
   EXPECT_EQ(MasterDownInterval(0, 0, MasterDownRule::kOpenBsd2025), 3 * kSkewUnit);
 }
 
+// §3.2 in plain numbers (the simulator's expectations come from these functions).
+TEST(MasterDownIntervalTest, AdvbaseZeroInMilliseconds) {
+  EXPECT_EQ(MasterDownInterval(0, 64, MasterDownRule::kClassic), Millis(750));
+  EXPECT_EQ(MasterDownInterval(0, 64, MasterDownRule::kOpenBsd2025), Millis(750));
+  EXPECT_EQ(AdvertisementInterval(0, 1), std::chrono::nanoseconds(3'906'250));
+  EXPECT_EQ(MasterDownInterval(2, 128, MasterDownRule::kClassic), Millis(6500));
+  EXPECT_EQ(MasterDownInterval(2, 128, MasterDownRule::kOpenBsd2025), Millis(7500));
+}
+
+// With advbase 0 the two rules agree: 3 x advskew/256 either way. They differ
+// only from advbase 1 on, by 2 x advskew/256.
+TEST(MasterDownIntervalTest, RulesAgreeAtAdvbaseZeroAndDifferByTwoSkewsAbove) {
+  for (int skew = 1; skew <= 254; ++skew) {
+    const auto s = static_cast<uint8_t>(skew);
+    EXPECT_EQ(MasterDownInterval(0, s, MasterDownRule::kClassic),
+              MasterDownInterval(0, s, MasterDownRule::kOpenBsd2025))
+        << skew;
+    EXPECT_EQ(MasterDownInterval(1, s, MasterDownRule::kOpenBsd2025) -
+                  MasterDownInterval(1, s, MasterDownRule::kClassic),
+              2 * skew * kSkewUnit)
+        << skew;
+  }
+}
+
 // --- Advertised skew (§3.6) ---
 
 TEST(AdvertisedAdvskewTest, NotDemotedKeepsSkew) { EXPECT_EQ(AdvertisedAdvskew(10, 0, true), 10); }

@@ -2,6 +2,7 @@
 //   carp_sim --seed N [--scenario NAME] [--verbose]   one run (replay)
 //   carp_sim --seeds COUNT [--first N]                soak over COUNT seeds
 //   carp_sim --scenario all --seeds COUNT             every named scenario per seed
+//   carp_sim --scenario g1-restart-7038242 --verbose  a captured scenario (fixed seed)
 // Exit status 1 if any invariant failed; each failure prints its replay command.
 
 #include <fmt/format.h>
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/sim/captured_scenarios.h"
 #include "tests/sim/scenario.h"
 #include "tests/sim/simulator.h"
 
@@ -30,6 +32,8 @@ std::vector<Scenario> ScenariosFor(const std::string& name, uint64_t seed) {
     }
   } else if (auto s = hafw::carp::sim::NamedScenario(name, seed)) {
     out.push_back(std::move(*s));
+  } else if (auto c = hafw::carp::sim::CapturedScenario(name)) {
+    out.push_back(std::move(*c));
   }
   return out;
 }
@@ -50,6 +54,9 @@ static int Main(int argc, char** argv) {
   app.add_option("--first", first, "first seed of a soak")->capture_default_str();
   std::string names = "random, all";
   for (std::string_view n : hafw::carp::sim::NamedScenarioNames()) names += ", " + std::string(n);
+  for (std::string_view n : hafw::carp::sim::CapturedScenarioNames()) {
+    names += ", " + std::string(n);
+  }
   app.add_option("--scenario", scenario, "one of: " + names)->capture_default_str();
   app.add_flag("--verbose,-v", verbose, "print the event trace");
   app.add_flag("--describe", describe, "print each scenario before running it");
@@ -93,18 +100,18 @@ static int Main(int argc, char** argv) {
         hafw::carp::sim::Simulator again(sc, hafw::carp::sim::RunOptions{});
         const uint64_t second = again.Run().trace_hash;
         if (second != result.trace_hash) {
-          fmt::print("FAIL seed={} scenario={} [determinism] trace hash {:016x} then {:016x}\n", s,
-                     sc.name, result.trace_hash, second);
+          fmt::print("FAIL seed={} scenario={} [determinism] trace hash {:016x} then {:016x}\n",
+                     sc.seed, sc.name, result.trace_hash, second);
           failed = true;
         }
       }
       if (failed) {
         ++failures;
-        fmt::print("  replay: {} --scenario {} --seed {} --verbose\n", argv[0], sc.name, s);
+        fmt::print("  replay: {} --scenario {} --seed {} --verbose\n", argv[0], sc.name, sc.seed);
       } else if (seeds == 1) {
-        fmt::print("ok seed={} scenario={} events={} adverts={} transitions={} trace={:016x}\n", s,
-                   sc.name, result.stats.events, result.stats.adverts, result.stats.transitions,
-                   result.trace_hash);
+        fmt::print("ok seed={} scenario={} events={} adverts={} transitions={} trace={:016x}\n",
+                   sc.seed, sc.name, result.stats.events, result.stats.adverts,
+                   result.stats.transitions, result.trace_hash);
       }
     }
   }

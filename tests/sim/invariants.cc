@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "carp/core/election.h"
+
 namespace hafw::carp::sim {
 
 namespace {
@@ -12,7 +14,9 @@ namespace {
 constexpr Duration kTimerSlack = Millis(1);
 
 // Advertised timing as one number in 1/256 s (carp-protocol.md §3.3 "mine"/"theirs").
-int TimeValue(int advbase, int advskew) { return advbase * 256 + advskew; }
+int TimeValue(uint8_t advbase, uint8_t advskew) {
+  return static_cast<int>(TimingUnits(advbase, advskew));
+}
 
 std::string Secs(TimePoint t) {
   const int64_t ns = t.time_since_epoch().count();
@@ -24,14 +28,13 @@ std::string Ms(Duration d) { return fmt::format("{:.3f}ms", d.count() / 1e6); }
 }  // namespace
 
 Duration ExpectedMasterDown(const VhidSpec& v, int node) {
-  const Duration base = Seconds(v.advbase);
-  const Duration skew = kSkewUnit * v.advskew[node];
-  return v.rule == MasterDownRule::kClassic ? 3 * base + skew : 3 * (base + skew);
+  return MasterDownInterval(v.advbase, v.advskew[node], v.rule);
 }
 
 Duration ExpectedInterval(const VhidSpec& v, int node) {
-  if (v.advbase == 0 && v.advskew[node] == 0) return kSkewUnit;
-  return Seconds(v.advbase) + kSkewUnit * v.advskew[node];
+  // The configured skew is the advertised one: the simulator never sets
+  // demote_raises_advskew.
+  return AdvertisementInterval(v.advbase, v.advskew[node]);
 }
 
 InvariantChecker::InvariantChecker(const ClusterView& view) : view_(view) {
@@ -108,6 +111,7 @@ void InvariantChecker::OnNodeUp(TimePoint now, int node) {
   for (size_t k = 0; k < s.vhids.size(); ++k) {
     tracks_[k][node] = Track{};
     tracks_[k][node].since = now;
+    tracks_[k][node].demotion = view_.ExpectedDemotion(node, s.vhids[k].interface);
     const VhostEngine* engine = view_.Engine(node, k);
     if (engine == nullptr) {
       Fail(now, "C1", fmt::format("{}: vhid missing after Add", Name(node, k)));
@@ -161,16 +165,23 @@ void InvariantChecker::OnNodeStopping(TimePoint now, int node) {
 void InvariantChecker::OnDemotionChanged(TimePoint now, int node) {
   const Scenario& s = view_.Spec();
   for (size_t k = 0; k < s.vhids.size(); ++k) {
+    const std::string& iface = s.vhids[k].interface;
+    const uint8_t mine = view_.ExpectedDemotion(node, iface);
+    // Only a vhid whose demotion rose with this event: the engine advertises at
+    // once only when its demotion changes (OpenBSD's carp_send_ad_all, §3.6). A
+    // link-down elsewhere (dmz is in no explicit group) leaves lan/wan alone, and
+    // a less-demoted peer that restarted since the last advertisement takes over
+    // at the next regular one (master-demoted, §3.3), up to one interval later.
+    // Arming on every link-down made generator-1 seeds 7038242 and 7038543 fail.
+    if (mine <= tracks_[k][node].demotion) continue;
     // Only a sole MASTER is judged: next to another MASTER (a dual-master episode
     // still being resolved), X yields at that master's next advertisement (S1/L1).
     if (tracks_[k][node].role != VhostState::kMaster || Masters(k).size() != 1) continue;
     // As for B1: an older, undemoted advertisement still in flight may arrive after
     // the demoted one and legitimately undo the takeover.
     if (now - tracks_[k][node].advert_global <= view_.MaxDelay()) continue;
-    const std::string& iface = s.vhids[k].interface;
     std::vector<int> eligible = Eligible(k);
     if (!view_.Clean(iface, eligible)) continue;
-    const uint8_t mine = view_.ExpectedDemotion(node, iface);
     const bool someone_better = std::any_of(eligible.begin(), eligible.end(), [&](int n) {
       return n != node && view_.ExpectedDemotion(n, iface) < mine;
     });
@@ -325,8 +336,10 @@ void InvariantChecker::JudgePacket(TimePoint now) {
   const bool demoted = d_theirs > d_mine;
   // A bow-out always means "take over now", also at advbase 0 (docs/carp.md).
   const bool rx_bow_out = rx.ad.advbase == kBowOutAdvbase && rx.ad.advskew == kBowOutAdvskew;
+  // The §3.3 row restated on purpose (not carp::BackupShouldTakeOver): R1 is the
+  // independent oracle for the election table. 3 x advbase + advskew/256 < theirs.
   const bool too_slow =
-      rx_bow_out || (v.advbase != 0 && TimeValue(3 * v.advbase, v.advskew[node]) < theirs);
+      rx_bow_out || (v.advbase != 0 && 3 * 256 * v.advbase + v.advskew[node] < theirs);
   const bool takeover = preempt || demoted || too_slow;
   bool cause_ok = false;
   if (change && change->to == VhostState::kMaster) {
@@ -393,6 +406,7 @@ void InvariantChecker::Check(TimePoint now) {
              fmt::format("{}: engine demotion {} but the groups give {}", Name(n, k),
                          engine->Status().demote, demote));
       }
+      tracks_[k][n].demotion = demote;
       if (t.vips != (t.role == VhostState::kMaster)) {
         Fail(now, "C1",
              fmt::format("{}: VIPs {} while {}", Name(n, k), t.vips ? "installed" : "absent",

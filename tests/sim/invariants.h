@@ -10,8 +10,10 @@
 // partition start/heal, link down/up, loss change, demotion change. H is the
 // time of the latest disturbance. maxdelay is the link model's largest one-way
 // delay (delay + jitter + reorder extra). MDI/interval are each node's
-// master-down interval and advertisement interval (from its config, per
-// carp-protocol.md §3.2), converted to global time through its drifted clock.
+// master-down interval and advertisement interval (from its config through
+// carp::MasterDownInterval / carp::AdvertisementInterval, carp-protocol.md §3.2,
+// advbase 0 and both master-down rules included), converted to global time
+// through its drifted clock.
 //   W = max_E MDI + 2 maxdelay + 1 ms     ("one master-down interval after a fault")
 //   D = max_E MDI + max_E interval + 2 maxdelay + 10 ms   (convergence bound)
 // The preferred node of a vhid is the eligible node with the lowest
@@ -28,10 +30,12 @@
 // L1 convergence:   clean and now - H > D and E non-empty  =>  exactly one MASTER.
 // P1 preemption:    as L1 and preempt on  =>  that MASTER is the preferred node.
 // G1 demotion:      as L1  =>  the MASTER has the lowest demotion in E; and when a
-//                   demotion (admin or link) raises node X, the sole MASTER, above
-//                   another eligible node on a clean segment (same "no older
-//                   advertisement in flight" condition as B1), X yields every vhid it masters on
-//                   the demoted interfaces within 2 maxdelay + 1 ms (group moves together).
+//                   demotion (admin or link) raises the demotion of vhid V on node X,
+//                   V's sole MASTER, and another eligible node is less demoted, on a
+//                   clean segment (same "no older advertisement in flight" condition
+//                   as B1), X yields V within 2 maxdelay + 1 ms (the group moves
+//                   together). Only a rise counts: X advertises at once only when its
+//                   demotion changes (seeds 7038242, 7038543).
 // F1 no flapping:   once the preferred node is MASTER (observed later than
 //                   H + maxdelay, so no advertisement from before H is in flight),
 //                   it stays MASTER until the next disturbance, whatever the loss.
@@ -100,7 +104,11 @@ struct ReceivedAd {
   Advertisement ad;
 };
 
-// Expected timing per carp-protocol.md §3.2, computed independently of the engine.
+// A node's timing for vhid `v` from its spec, through carp/core's formulas
+// (carp::MasterDownInterval, carp::AdvertisementInterval: the one source, tested
+// against carp-protocol.md §3.2 in election_test.cc, advbase 0 included). The
+// checker compares the engine's own values with these at boot, which catches a
+// wrong advbase, advskew or rule reaching the engine.
 Duration ExpectedMasterDown(const VhidSpec& v, int node);
 Duration ExpectedInterval(const VhidSpec& v, int node);
 
@@ -113,7 +121,8 @@ class InvariantChecker {
   void OnNodeDown(TimePoint now, int node);
   // Before a node's Stop(): arms the B1 checks for the vhids it masters.
   void OnNodeStopping(TimePoint now, int node);
-  // After a node's demotion changed (admin or link): arms the G1 yield checks.
+  // After an event that may have changed a node's demotion (admin or link): arms
+  // the G1 yield checks of the vhids whose demotion rose.
   void OnDemotionChanged(TimePoint now, int node);
 
   void BeginBatch(TimePoint now, int node, BatchCause cause, std::optional<ReceivedAd> rx,
@@ -141,6 +150,7 @@ class InvariantChecker {
     std::optional<TimePoint> advert_local;  // last advert sent or MASTER entry (local)
     TimePoint advert_global{};              // last regular advert sent (global)
     bool vips = false;
+    uint8_t demotion = 0;  // ExpectedDemotion as of the previous event (G1 yield)
   };
   struct Batch {
     int node = -1;

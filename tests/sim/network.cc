@@ -10,27 +10,35 @@ Network::Network(int nodes, std::vector<std::string> segments, LinkModel model, 
 
 void Network::SetPortUp(int node, const std::string& segment, bool up) {
   if (up) {
-    port_down_.erase({node, segment});
+    auto it = port_down_.find(segment);
+    if (it == port_down_.end()) return;
+    it->second.erase(node);
+    if (it->second.empty()) port_down_.erase(it);
   } else {
-    port_down_[{node, segment}] = true;
+    port_down_[segment].insert(node);
   }
 }
 
 bool Network::PortUp(int node, const std::string& segment) const {
-  return !port_down_.contains({node, segment});
+  auto it = port_down_.find(segment);
+  return it == port_down_.end() || !it->second.contains(node);
 }
 
 void Network::Block(const std::string& segment, int from, int to) {
-  ++blocks_[{segment, from, to}];
+  ++blocks_[segment][{from, to}];
 }
 
 void Network::Unblock(const std::string& segment, int from, int to) {
-  auto it = blocks_.find({segment, from, to});
-  if (it != blocks_.end() && --it->second <= 0) blocks_.erase(it);
+  auto seg = blocks_.find(segment);
+  if (seg == blocks_.end()) return;
+  auto it = seg->second.find({from, to});
+  if (it != seg->second.end() && --it->second <= 0) seg->second.erase(it);
+  if (seg->second.empty()) blocks_.erase(seg);
 }
 
 bool Network::Blocked(const std::string& segment, int from, int to) const {
-  return blocks_.contains({segment, from, to});
+  auto seg = blocks_.find(segment);
+  return seg != blocks_.end() && seg->second.contains({from, to});
 }
 
 void Network::AddLoss(const std::string& segment, double p) { extra_loss_[segment].push_back(p); }

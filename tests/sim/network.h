@@ -10,8 +10,9 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
-#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "common/time.h"
@@ -82,8 +83,10 @@ class Network {
   std::vector<std::string> segments_;
   LinkModel model_;
   Rng rng_;
-  std::map<std::pair<int, std::string>, bool> port_down_;
-  std::map<std::tuple<std::string, int, int>, int> blocks_;
+  // Keyed by segment first, with transparent lookups: the checker asks after
+  // every event, so a lookup must not build a key string.
+  std::map<std::string, std::set<int>, std::less<>> port_down_;
+  std::map<std::string, std::map<std::pair<int, int>, int>, std::less<>> blocks_;  // (from, to)
   std::map<std::string, std::vector<double>> extra_loss_;
   uint64_t lost_ = 0;
   uint64_t blocked_ = 0;

@@ -96,6 +96,25 @@ struct Scenario {
   std::string Describe() const;
 };
 
+// Whether, on a clean segment, no BACKUP can time out between two advertisements
+// of any other node: the shortest master-down interval (min_skew) outlasts the
+// longest advertisement interval (max_skew) by more than the link's delay
+// spread (jitter, plus reordering), clock drift of up to `max_ppm` either way and
+// kStabilitySlack. From advbase 1 on it holds for any spread below a second
+// (3 x advbase > advbase + 1 s). At advbase 0 a BACKUP waits
+// 3 x its own advskew/256 (both rules), so the skews must stay within a factor
+// of about 3: otherwise a demoted fast node keeps timing out and retaking MASTER
+// next to a slower, less-demoted master that ignores it (docs/carp.md). Random
+// scenarios only use stable timings; sim_test shows the unstable case.
+inline constexpr Duration kStabilitySlack = Millis(1);
+bool TimingStable(uint8_t advbase, uint8_t min_skew, uint8_t max_skew, MasterDownRule rule,
+                  const LinkModel& link, int64_t max_ppm);
+bool TimingStable(const VhidSpec& v, const LinkModel& link, int64_t max_ppm);
+
+// Random scenarios. Bump when GenerateScenario changes: every seed then names a
+// different scenario (captured_scenarios.cc keeps older failures replayable).
+// 2: advbase 0, both master-down rules in about half of the vhids, link drawn first.
+inline constexpr int kGeneratorVersion = 2;
 Scenario GenerateScenario(uint64_t seed);
 std::vector<std::string_view> NamedScenarioNames();
 std::optional<Scenario> NamedScenario(std::string_view name, uint64_t seed);

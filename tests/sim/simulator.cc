@@ -60,11 +60,11 @@ uint8_t Simulator::ExpectedDemotion(int node, const std::string& iface) const {
   // Independent model of DemotionGroups: "all" plus every explicit group holding
   // the interface; each group counts its admin demotion and +1 per member link down.
   const Node& n = nodes_[node];
-  auto admin = [&](const std::string& group) {
+  auto admin = [&](std::string_view group) {
     auto it = n.admin.find(group);
     return it == n.admin.end() ? 0 : it->second;
   };
-  int total = admin(std::string(kAllGroup));
+  int total = admin(kAllGroup);
   for (const auto& [group, members] : scenario_.groups) {
     if (std::find(members.begin(), members.end(), iface) == members.end()) continue;
     total += admin(group);
@@ -200,6 +200,13 @@ void Simulator::Process(int node, BatchCause cause, const VhostActions& actions,
 
 void Simulator::Transmit(int node, size_t vhid, const SendAdvertisement& send) {
   const VhidSpec& v = scenario_.vhids[vhid];
+  // Send-outcome hook: every advertisement of every node leaves through here, so
+  // this is where its send result is known. Today the network never refuses a
+  // frame (a node whose port is down has no running vhid on it). For carp/core's
+  // send-error demotion policy: let a fault make this send fail, feed each
+  // outcome to the node's policy, and apply the demotion it returns with
+  // VhostSet::AdjustDemotion in a new event at Now() (not inside this batch),
+  // counted in ExpectedDemotion and followed by checker_.OnDemotionChanged.
   ++stats_.adverts;
   Trace(fmt::format("n{} {}/{} send skew={} demote={}{}", node, v.interface, v.vhid, send.bytes[2],
                     send.bytes[4], send.bow_out ? " bow-out" : ""));

@@ -62,8 +62,8 @@ class Simulator final : private ClusterView {
     std::optional<TimePoint> timer_at;
     TimePoint last_fire{};
     int fires_at_same_time = 0;
-    std::map<std::string, int> link_down;  // counted link-down faults per interface
-    std::map<std::string, int> admin;      // admin demotion per group (this incarnation)
+    std::map<std::string, int> link_down;           // counted link-down faults per interface
+    std::map<std::string, int, std::less<>> admin;  // admin demotion per group (this incarnation)
   };
 
   // ClusterView
